@@ -1,0 +1,39 @@
+# Install rules: headers, the library, the CMake package (cachetConfig.cmake,
+# cachetConfigVersion.cmake, cachetTargets.cmake, cachetFindHiredis.cmake) and cachet.pc.
+include(CMakePackageConfigHelpers)
+
+set(CACHET_CMAKE_DIR "${CMAKE_INSTALL_LIBDIR}/cmake/cachet")
+
+install(TARGETS cachet EXPORT cachetTargets
+  ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
+  LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
+  RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR}
+  INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+install(DIRECTORY "${PROJECT_SOURCE_DIR}/include/cachet" DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+
+install(EXPORT cachetTargets NAMESPACE cachet:: DESTINATION ${CACHET_CMAKE_DIR})
+configure_package_config_file("${PROJECT_SOURCE_DIR}/cmake/cachetConfig.cmake.in"
+  "${PROJECT_BINARY_DIR}/cachetConfig.cmake" INSTALL_DESTINATION ${CACHET_CMAKE_DIR})
+write_basic_package_version_file("${PROJECT_BINARY_DIR}/cachetConfigVersion.cmake"
+  VERSION ${PROJECT_VERSION} COMPATIBILITY SameMinorVersion)
+install(FILES
+  "${PROJECT_BINARY_DIR}/cachetConfig.cmake"
+  "${PROJECT_BINARY_DIR}/cachetConfigVersion.cmake"
+  "${PROJECT_SOURCE_DIR}/cmake/cachetFindHiredis.cmake"
+  DESTINATION ${CACHET_CMAKE_DIR})
+
+# pkg-config: a static cachet puts its dependencies on the plain link line
+# (`pkg-config --libs cachet` must be enough); a shared one keeps them private.
+if(BUILD_SHARED_LIBS)
+  set(CACHET_PC_REQUIRES "")
+  set(CACHET_PC_REQUIRES_PRIVATE "fmt spdlog")
+  set(CACHET_PC_LIBS "-lcachet")
+  set(CACHET_PC_LIBS_PRIVATE "-lhiredis -pthread")
+else()
+  set(CACHET_PC_REQUIRES "fmt spdlog")
+  set(CACHET_PC_REQUIRES_PRIVATE "")
+  set(CACHET_PC_LIBS "-lcachet -lhiredis -pthread")
+  set(CACHET_PC_LIBS_PRIVATE "")
+endif()
+configure_file("${PROJECT_SOURCE_DIR}/cmake/cachet.pc.in" "${PROJECT_BINARY_DIR}/cachet.pc" @ONLY)
+install(FILES "${PROJECT_BINARY_DIR}/cachet.pc" DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)

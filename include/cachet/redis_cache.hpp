@@ -1,0 +1,124 @@
+// cachet/redis_cache.hpp — the Redis backend (on hiredis, synchronous API).
+//
+// RedisCache stores every key as `key_prefix + key` in one Redis database.
+// Values are bytes, always sent with hiredis' argv API. Each operation borrows
+// a connection from a pool through an RAII guard; a connection that saw an I/O
+// error, EOF, protocol error or timeout is discarded and replaced lazily, so
+// after a Redis restart operations succeed again without recreating the cache.
+// Every network wait is bounded: connect_timeout, socket_timeout per command,
+// pool_wait_timeout for a free connection.
+//
+// Failures follow `on_error`: FailOpen (default) makes the operation behave as a
+// miss / false, counts it in stats() (errors and errors_<kind>) and logs it,
+// rate-limited; Throw throws BackendError with its ErrorKind.
+//
+// Thread safety: safe to share between threads (up to pool_size operations run
+// in parallel; others wait up to pool_wait_timeout). The constructor never
+// contacts the server — it throws only for invalid options — so a cache can be
+// created while Redis is down. This header includes no hiredis header.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "cachet/cache.hpp"
+#include "cachet/errors.hpp"
+#include "cachet/export.hpp"
+
+namespace cachet {
+
+struct CACHET_EXPORT RedisOptions {
+  // --- connection ---
+  /// Host name or IP address (IPv6 without brackets). Default "localhost".
+  std::string host = "localhost";
+  /// TCP port, 1-65535. Default 6379.
+  int port = 6379;
+  /// Path of a unix socket; when set, host and port are ignored. Default empty.
+  std::string unix_socket;
+  /// Database index selected after connecting (SELECT when != 0). Default 0.
+  int db = 0;
+  /// ACL user name (Redis >= 6); empty = AUTH with the password only.
+  std::string username;
+  /// Password for AUTH; empty = no AUTH. Never logged, never in a message.
+  std::string password;
+  /// Bound on establishing one connection (TCP connect + AUTH + SELECT). Default 250 ms; must be > 0.
+  std::chrono::milliseconds connect_timeout{250};
+  /// Bound on each command's round trip. Default 500 ms; must be > 0.
+  std::chrono::milliseconds socket_timeout{500};
+  /// Most connections held open (and operations in parallel). Default 0 =
+  /// automatic: 2 x hardware threads, at least 2, at most 16.
+  int pool_size = 0;
+  /// How long an operation waits for a free connection before failing with
+  /// ErrorKind::pool_exhausted. Default 1000 ms; must be > 0.
+  std::chrono::milliseconds pool_wait_timeout{1000};
+  /// TCP keepalive on each connection. Default on.
+  bool keepalive = true;
+
+  // --- cache behaviour ---
+  /// Prepended to every key; clear() removes only keys under it. Default "cachet:".
+  std::string key_prefix = "cachet:";
+  /// Expiry for operations that pass the default Ttl. Default 300 s; Ttl::never() = none.
+  Ttl default_timeout = std::chrono::seconds(300);
+  /// FailOpen (default) or Throw; see errors.hpp.
+  ErrorPolicy on_error = ErrorPolicy::FailOpen;
+  /// With an empty key_prefix, clear() refuses (returns false) unless this is
+  /// set, in which case it runs FLUSHDB. Default false.
+  bool allow_flushdb = false;
+
+  /// Parses a URL:
+  ///   redis://[[username]:password@]host[:port][/db][?query]
+  ///   unix:///path/to/redis.sock[?db=N&password=...&username=...]
+  /// Query keys: connect_timeout, socket_timeout, pool_wait_timeout (durations:
+  /// "250ms", "1s", "2m", or a bare number of milliseconds), pool_size, db,
+  /// username, password, key_prefix. IPv6 hosts in brackets: redis://[::1]:6380/2.
+  /// Credentials may be percent-encoded (p%40ss -> p@ss). `rediss://` throws
+  /// ConfigError (TLS is not available with this build's hiredis). Anything
+  /// malformed throws ConfigError naming the URL with its password redacted.
+  /// Fields the URL does not mention keep their defaults.
+  static RedisOptions from_url(std::string_view url);
+
+  /// Throws ConfigError naming the first invalid field and what is accepted.
+  void validate() const;
+
+  /// A redis:// or unix:// URL equivalent to these options, password as "***".
+  std::string redacted_url() const;
+
+  /// Every field on one line, password as "***".
+  std::string to_string() const;
+};
+
+class CACHET_EXPORT RedisCache final : public Cache {
+ public:
+  /// Validates `options` (ConfigError when invalid); does not connect.
+  explicit RedisCache(RedisOptions options);
+  ~RedisCache() override;
+
+  std::string_view backend() const noexcept override { return "redis"; }
+  const RedisOptions& options() const noexcept;
+
+ protected:
+  void fill_stats(CacheStats& stats) const override;
+
+ private:
+  Value do_get(std::string_view key) override;
+  bool do_set(std::string_view key, std::string_view value, Ttl ttl) override;
+  bool do_add(std::string_view key, std::string_view value, Ttl ttl) override;
+  bool do_remove(std::string_view key) override;
+  bool do_contains(std::string_view key) override;
+  std::vector<Value> do_get_many(const KeyList& keys) override;
+  bool do_set_many(const ItemList& items, Ttl ttl) override;
+  std::size_t do_remove_many(const KeyList& keys) override;
+  std::optional<std::int64_t> do_increment(std::string_view key, std::int64_t delta) override;
+  std::optional<Ttl> do_ttl(std::string_view key) override;
+  bool do_touch(std::string_view key, Ttl ttl) override;
+  bool do_clear() override;
+  bool do_ping() override;
+
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace cachet

@@ -1,0 +1,65 @@
+// cachet/stats.hpp — counters every cache reports through Cache::stats().
+//
+// CacheStats is a plain snapshot: the counters are monotonic since the cache was
+// created (except the gauges, marked so), read without stopping the cache, and
+// each is individually exact though the snapshot is not one atomic cut. Every
+// backend fills the same fields the same way; a field a backend has nothing to
+// say about stays 0. Counting is cheap (per-thread-striped relaxed counters), so
+// stats are always on.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+#include "cachet/export.hpp"
+
+namespace cachet {
+
+/// State of a circuit breaker (FallbackCache); `none` for caches without one.
+enum class BreakerState { none, closed, open, half_open };
+
+/// "none", "closed", "open", "half_open".
+CACHET_EXPORT const char* to_string(BreakerState state) noexcept;
+
+struct CacheStats {
+  // --- operations (every backend) ---
+  std::uint64_t hits = 0;         ///< get/get_many/contains lookups that found an entry
+  std::uint64_t misses = 0;       ///< lookups that found nothing (includes failed lookups)
+  std::uint64_t sets = 0;         ///< entries stored by set/add/set_many/increment-created
+  std::uint64_t removes = 0;      ///< entries removed by remove/remove_many
+  std::uint64_t errors = 0;       ///< backend failures (sum of the errors_* below for Redis)
+  std::uint64_t evictions = 0;    ///< entries dropped to respect max_items / max_bytes
+  std::uint64_t expirations = 0;  ///< expired entries reclaimed
+
+  // --- backend failures by kind (Redis) ---
+  std::uint64_t errors_connection = 0;
+  std::uint64_t errors_timeout = 0;
+  std::uint64_t errors_protocol = 0;
+  std::uint64_t errors_reply = 0;
+  std::uint64_t errors_pool_exhausted = 0;
+
+  // --- gauges (in-memory backends): current size ---
+  std::uint64_t items = 0;  ///< gauge: entries currently held (may include not-yet-reclaimed expired ones)
+  std::uint64_t bytes = 0;  ///< gauge: key + value bytes currently held
+
+  // --- circuit breaker (FallbackCache) ---
+  BreakerState breaker_state = BreakerState::none;
+  std::uint64_t breaker_trips = 0;            ///< closed -> open transitions
+  std::chrono::milliseconds time_open{0};     ///< total time spent open (including now)
+  std::uint64_t journal_size = 0;             ///< gauge: keys waiting to be replayed
+  std::uint64_t journal_overflows = 0;        ///< outages whose journal overflowed (prefix cleared)
+  std::uint64_t replays = 0;                  ///< journal entries replayed to the primary
+  std::uint64_t secondary_ops = 0;            ///< operations served by the secondary cache
+
+  /// hits / (hits + misses), 0 when there were no lookups.
+  double hit_ratio() const noexcept {
+    const auto total = hits + misses;
+    return total == 0 ? 0.0 : static_cast<double>(hits) / static_cast<double>(total);
+  }
+
+  /// One line, e.g. "hits=10 misses=2 sets=5 ... errors=0".
+  CACHET_EXPORT std::string to_string() const;
+};
+
+}  // namespace cachet

@@ -1,0 +1,14 @@
+// cachet/version.hpp — the library version.
+#pragma once
+
+#define CACHET_VERSION_MAJOR 0
+#define CACHET_VERSION_MINOR 1
+#define CACHET_VERSION_PATCH 0
+
+#include "cachet/export.hpp"
+
+namespace cachet {
+/// "0.1.0" — the version of the compiled library (may differ from the headers'
+/// CACHET_VERSION_* if they were mixed up at build time).
+CACHET_EXPORT const char* version() noexcept;
+}  // namespace cachet

@@ -1,0 +1,252 @@
+#include "support/redis_server.hpp"
+
+#include <gtest/gtest.h>
+#include <hiredis/hiredis.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+
+#include "support/net.hpp"
+
+namespace cachet::test {
+
+namespace {
+
+std::string find_redis_server() {
+  if (const char* env = std::getenv("CACHET_REDIS_SERVER"); env && *env) return env;
+  for (const char* p : {"/usr/bin/redis-server", "/usr/local/bin/redis-server", "/usr/sbin/redis-server"}) {
+    if (::access(p, X_OK) == 0) return p;
+  }
+  return "";
+}
+
+using ContextPtr = std::unique_ptr<redisContext, decltype(&redisFree)>;
+using ReplyPtr = std::unique_ptr<redisReply, decltype(&freeReplyObject)>;
+
+void flatten(const redisReply* r, std::string& out) {
+  switch (r->type) {
+    case REDIS_REPLY_STRING:
+    case REDIS_REPLY_STATUS:
+      out.append(r->str, r->len);
+      break;
+    case REDIS_REPLY_ERROR:
+      out += "(error) ";
+      out.append(r->str, r->len);
+      break;
+    case REDIS_REPLY_INTEGER:
+      out += std::to_string(r->integer);
+      break;
+    case REDIS_REPLY_NIL:
+      out += "(nil)";
+      break;
+    case REDIS_REPLY_ARRAY:
+      for (size_t i = 0; i < r->elements; ++i) {
+        if (i) out += '\n';
+        flatten(r->element[i], out);
+      }
+      break;
+    default:
+      out += "(unknown)";
+  }
+}
+
+ContextPtr connect_to(int port, const std::string& password) {
+  timeval tv{1, 0};
+  ContextPtr c(redisConnectWithTimeout("127.0.0.1", port, tv), &redisFree);
+  if (!c || c->err) return ContextPtr(nullptr, &redisFree);
+  redisSetTimeout(c.get(), timeval{5, 0});
+  if (!password.empty()) {
+    const char* argv[] = {"AUTH", password.c_str()};
+    size_t lens[] = {4, password.size()};
+    ReplyPtr r(static_cast<redisReply*>(redisCommandArgv(c.get(), 2, argv, lens)), &freeReplyObject);
+    if (!r || r->type == REDIS_REPLY_ERROR) return ContextPtr(nullptr, &redisFree);
+  }
+  return c;
+}
+
+}  // namespace
+
+bool redis_server_available() { return !find_redis_server().empty(); }
+
+bool skip_redis_tests_requested() {
+  const char* v = std::getenv("CACHET_SKIP_REDIS_TESTS");
+  return v && std::string(v) == "1";
+}
+
+std::string unique_prefix() {
+  static std::atomic<int> counter{0};
+  std::string name = "t:";
+  if (const auto* info = ::testing::UnitTest::GetInstance()->current_test_info()) {
+    name += info->test_suite_name();
+    name += '.';
+    name += info->name();
+  }
+  name += ':' + std::to_string(::getpid()) + '.' + std::to_string(counter.fetch_add(1)) + ':';
+  return name;
+}
+
+RedisServer::RedisServer() : RedisServer(Options{}) {}
+
+RedisServer::RedisServer(Options options) : options_(std::move(options)) {
+  char tmpl[] = "/tmp/cachet-redis-XXXXXX";
+  if (!::mkdtemp(tmpl)) throw std::runtime_error("RedisServer: mkdtemp failed");
+  dir_ = tmpl;
+  if (options_.unix_socket) socket_path_ = dir_ + "/redis.sock";
+  port_ = options_.port;
+  if (options_.start) start();
+}
+
+RedisServer::~RedisServer() {
+  try {
+    kill();
+  } catch (...) {
+  }
+  std::string cmd = "rm -rf '" + dir_ + "'";
+  if (std::system(cmd.c_str()) != 0) {
+    // best effort
+  }
+}
+
+std::string RedisServer::url() const { return "redis://127.0.0.1:" + std::to_string(port_) + "/0"; }
+
+bool RedisServer::try_start_once() {
+  const std::string bin = find_redis_server();
+  if (bin.empty()) throw std::runtime_error("redis-server not found");
+  std::vector<std::string> args = {bin,
+                                   "--port", std::to_string(port_),
+                                   "--bind", "127.0.0.1",
+                                   "--save", "",
+                                   "--appendonly", "no",
+                                   "--daemonize", "no",
+                                   "--dir", dir_,
+                                   "--logfile", dir_ + "/redis.log"};
+  if (!socket_path_.empty()) {
+    args.insert(args.end(), {"--unixsocket", socket_path_, "--unixsocketperm", "700"});
+  }
+  args.insert(args.end(), options_.args.begin(), options_.args.end());
+
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+
+  pid_t pid = ::fork();
+  if (pid < 0) throw std::runtime_error("RedisServer: fork failed");
+  if (pid == 0) {
+    ::execv(argv[0], argv.data());
+    ::_exit(127);
+  }
+  pid_ = pid;
+  paused_ = false;
+
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (std::chrono::steady_clock::now() < deadline) {
+    int status = 0;
+    if (::waitpid(pid_, &status, WNOHANG) == pid_) {  // died (port taken?)
+      pid_ = -1;
+      return false;
+    }
+    if (auto c = connect_to(port_, options_.password)) {
+      ReplyPtr r(static_cast<redisReply*>(redisCommand(c.get(), "PING")), &freeReplyObject);
+      if (r && r->type == REDIS_REPLY_STATUS) return true;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  kill();
+  throw std::runtime_error("RedisServer: not ready within 10 s; log:\n" + log_tail());
+}
+
+void RedisServer::start() {
+  if (running()) return;
+  const bool fixed_port = port_ != 0;
+  for (int attempt = 0; attempt < 5; ++attempt) {
+    if (!fixed_port) port_ = free_loopback_port();
+    if (try_start_once()) return;
+    if (fixed_port) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  throw std::runtime_error("RedisServer: could not start on port " + std::to_string(port_) + "; log:\n" + log_tail());
+}
+
+void RedisServer::stop() {
+  if (!running()) return;
+  if (paused_) resume();
+  ::kill(pid_, SIGTERM);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (std::chrono::steady_clock::now() < deadline) {
+    int status = 0;
+    if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+      pid_ = -1;
+      return;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  kill();
+}
+
+void RedisServer::kill() {
+  if (!running()) return;
+  ::kill(pid_, SIGKILL);
+  int status = 0;
+  ::waitpid(pid_, &status, 0);
+  pid_ = -1;
+  paused_ = false;
+}
+
+void RedisServer::pause() {
+  if (running() && !paused_) {
+    ::kill(pid_, SIGSTOP);
+    paused_ = true;
+  }
+}
+
+void RedisServer::resume() {
+  if (running() && paused_) {
+    ::kill(pid_, SIGCONT);
+    paused_ = false;
+  }
+}
+
+std::string RedisServer::command(const std::vector<std::string>& args) const {
+  auto c = connect_to(port_, options_.password);
+  if (!c) throw std::runtime_error("RedisServer::command: cannot connect to port " + std::to_string(port_));
+  std::vector<const char*> argv;
+  std::vector<size_t> lens;
+  for (const auto& a : args) {
+    argv.push_back(a.data());
+    lens.push_back(a.size());
+  }
+  ReplyPtr r(static_cast<redisReply*>(redisCommandArgv(c.get(), static_cast<int>(argv.size()), argv.data(), lens.data())),
+             &freeReplyObject);
+  if (!r) throw std::runtime_error("RedisServer::command: no reply");
+  std::string out;
+  flatten(r.get(), out);
+  return out;
+}
+
+long long RedisServer::dbsize(int db) const {
+  auto c = connect_to(port_, options_.password);
+  if (!c) throw std::runtime_error("RedisServer::dbsize: cannot connect");
+  ReplyPtr sel(static_cast<redisReply*>(redisCommand(c.get(), "SELECT %d", db)), &freeReplyObject);
+  ReplyPtr r(static_cast<redisReply*>(redisCommand(c.get(), "DBSIZE")), &freeReplyObject);
+  if (!r || r->type != REDIS_REPLY_INTEGER) throw std::runtime_error("RedisServer::dbsize: bad reply");
+  return r->integer;
+}
+
+std::string RedisServer::log_tail() const {
+  std::ifstream in(dir_ + "/redis.log");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  std::string s = ss.str();
+  return s.size() > 2000 ? s.substr(s.size() - 2000) : s;
+}
+
+}  // namespace cachet::test
