@@ -12,6 +12,7 @@
 #include "cachet/config.hpp"
 #include "cachet/errors.hpp"
 #include "cachet/factory.hpp"
+#include "cachet/fallback_cache.hpp"
 #include "cachet/logging.hpp"
 #include "cachet/null_cache.hpp"
 #include "cachet/redis_cache.hpp"
