@@ -2,10 +2,15 @@
 //
 // SimpleCache keeps entries in process memory. It never returns an expired
 // entry, never holds more than `max_items` entries nor more than `max_bytes`
-// bytes of keys and values, and evicts when full. Every operation is O(1)
-// amortized; expired entries are reclaimed incrementally (on access and by the
-// eviction hand), never by a full scan on a hot path. The eviction policy and
-// the table layout are described in docs/architecture.md.
+// bytes of keys and values, and evicts when full, with the SIEVE policy (a
+// FIFO queue plus one "visited" bit per entry: hits never reorder anything, and
+// one-hit wonders leave first). Every operation is O(1) amortized; expired
+// entries are reclaimed incrementally (on access, by the eviction hand and by a
+// two-entry sweep per write), never by a full scan. Evictions and reclaimed
+// expired entries are counted in stats().evictions / .expirations; stats().items
+// and .bytes give the current size. Keys up to 2^31-1 bytes and values up to
+// 2^32-1 bytes are accepted (set returns false beyond). The table layout is
+// described in docs/architecture.md ("The in-memory engine").
 //
 // Thread safety: safe to share between threads; the table is split into shards
 // with independent locks, so threads touching different keys rarely contend.
@@ -29,20 +34,26 @@ struct SimpleCacheOptions {
   /// A single entry larger than this is not stored (set returns false).
   std::size_t max_bytes = std::size_t{64} << 20;
   /// Expiry for operations that pass the default Ttl. Default 300 s;
-  /// Ttl::never() (or 0 s) = entries never expire.
+  /// Ttl::never() (or 0 s) = entries never expire. A default-constructed Ttl{}
+  /// is rejected (ConfigError): it would mean "the default of the default".
   Ttl default_timeout = std::chrono::seconds(300);
-  /// Number of independently locked shards; 0 (default) picks one from the
-  /// hardware concurrency and max_items. Rounded up to a power of two.
+  /// Number of independently locked shards; 0 (default) picks 4 x hardware
+  /// threads (at most 64), fewer when that would leave under 64 entries per
+  /// shard. Rounded up to a power of two, at most 4096 and at most max_items.
+  /// max_items is split exactly between the shards (each holds at most its
+  /// share); max_bytes is one budget shared by all of them.
   std::size_t shards = 0;
 };
 
 class CACHET_EXPORT SimpleCache final : public Cache {
  public:
-  /// Throws ConfigError for max_items == 0 or max_bytes == 0.
+  /// Throws ConfigError for max_items == 0, max_bytes == 0 or a
+  /// default-constructed default_timeout.
   explicit SimpleCache(SimpleCacheOptions options = {});
   ~SimpleCache() override;
 
   std::string_view backend() const noexcept override { return "simple"; }
+  /// The options in effect; `shards` holds the number actually used.
   const SimpleCacheOptions& options() const noexcept;
 
  protected:
