@@ -12,6 +12,17 @@
 // miss / false, counts it in stats() (errors and errors_<kind>) and logs it,
 // rate-limited; Throw throws BackendError with its ErrorKind.
 //
+// Commands: get GET, set SET PX (plain SET for Ttl::never()), add SET NX PX,
+// remove UNLINK, contains EXISTS, get_many one MGET, set_many one pipelined round
+// trip of SET PX (one MSET for never), remove_many one UNLINK, ttl PTTL, touch
+// PEXPIRE (PERSIST + EXISTS for never), ping PING. increment sends
+// MULTI / SET k 0 NX PX <default_timeout> / INCRBY k delta / EXEC in one round
+// trip: atomic, so a counter it creates always has the default timeout and an
+// existing counter keeps its expiry. clear() SCANs `key_prefix*` (glob
+// characters in the prefix escaped) with COUNT 1000 and UNLINKs each batch;
+// never KEYS. Expiries beyond what Redis accepts are clamped (2^62 ms).
+// docs/redis.md has the details.
+//
 // Thread safety: safe to share between threads (up to pool_size operations run
 // in parallel; others wait up to pool_wait_timeout). The constructor never
 // contacts the server — it throws only for invalid options — so a cache can be
@@ -36,7 +47,8 @@ struct CACHET_EXPORT RedisOptions {
   std::string host = "localhost";
   /// TCP port, 1-65535. Default 6379.
   int port = 6379;
-  /// Path of a unix socket; when set, host and port are ignored. Default empty.
+  /// Absolute path of a unix socket (at most 107 bytes); when set, host and
+  /// port are ignored. Default empty.
   std::string unix_socket;
   /// Database index selected after connecting (SELECT when != 0). Default 0.
   int db = 0;
@@ -44,25 +56,31 @@ struct CACHET_EXPORT RedisOptions {
   std::string username;
   /// Password for AUTH; empty = no AUTH. Never logged, never in a message.
   std::string password;
-  /// Bound on establishing one connection (TCP connect + AUTH + SELECT). Default 250 ms; must be > 0.
+  /// Bound on establishing one connection (TCP connect + AUTH + SELECT). Default 250 ms; 1 ms to 24 h.
   std::chrono::milliseconds connect_timeout{250};
-  /// Bound on each command's round trip. Default 500 ms; must be > 0.
+  /// Bound on each command: the longest wait for the socket to accept the
+  /// request or deliver (more of) the reply. Default 500 ms; 1 ms to 24 h.
   std::chrono::milliseconds socket_timeout{500};
   /// Most connections held open (and operations in parallel). Default 0 =
-  /// automatic: 2 x hardware threads, at least 2, at most 16.
+  /// automatic: 2 x hardware threads, at least 2, at most 16. Up to 1024.
+  /// Connections open lazily, when an operation needs one.
   int pool_size = 0;
   /// How long an operation waits for a free connection before failing with
-  /// ErrorKind::pool_exhausted. Default 1000 ms; must be > 0.
+  /// ErrorKind::pool_exhausted. Default 1000 ms; 1 ms to 24 h.
   std::chrono::milliseconds pool_wait_timeout{1000};
-  /// TCP keepalive on each connection. Default on.
+  /// TCP keepalive on each TCP connection (hiredis' interval). Default on.
   bool keepalive = true;
 
   // --- cache behaviour ---
   /// Prepended to every key; clear() removes only keys under it. Default "cachet:".
   std::string key_prefix = "cachet:";
-  /// Expiry for operations that pass the default Ttl. Default 300 s; Ttl::never() = none.
+  /// Expiry for operations that pass the default Ttl, and for counters created
+  /// by increment(). Default 300 s; Ttl::never() = none.
   Ttl default_timeout = std::chrono::seconds(300);
-  /// FailOpen (default) or Throw; see errors.hpp.
+  /// FailOpen (default) or Throw; see errors.hpp. Either way a failure is
+  /// counted in stats().errors and errors_<kind>. increment() of a value that
+  /// is not an integer (or would overflow) is not a failure: it returns
+  /// nullopt, is not counted as an error and never throws.
   ErrorPolicy on_error = ErrorPolicy::FailOpen;
   /// With an empty key_prefix, clear() refuses (returns false) unless this is
   /// set, in which case it runs FLUSHDB. Default false.
@@ -92,15 +110,15 @@ struct CACHET_EXPORT RedisOptions {
 
 class CACHET_EXPORT RedisCache final : public Cache {
  public:
-  /// Validates `options` (ConfigError when invalid); does not connect.
+  /// Validates `options` (ConfigError when invalid); does not connect — the
+  /// first operation does, lazily.
   explicit RedisCache(RedisOptions options);
   ~RedisCache() override;
 
   std::string_view backend() const noexcept override { return "redis"; }
+  /// The options this cache was built with (password included: do not log
+  /// them; use RedisOptions::to_string()).
   const RedisOptions& options() const noexcept;
-
- protected:
-  void fill_stats(CacheStats& stats) const override;
 
  private:
   Value do_get(std::string_view key) override;

@@ -1,0 +1,105 @@
+#include "redis/errors.hpp"
+
+#include <hiredis/hiredis.h>
+
+#include <cerrno>
+
+namespace cachet::redis {
+
+namespace {
+
+bool contains(std::string_view haystack, std::string_view needle) {
+  return haystack.find(needle) != std::string_view::npos;
+}
+
+bool starts_with(std::string_view s, std::string_view prefix) { return s.substr(0, prefix.size()) == prefix; }
+
+// "<message> (<command> on <endpoint>)", leaving out what is unknown.
+std::string with_context(std::string message, std::string_view command, std::string_view endpoint) {
+  if (command.empty() && endpoint.empty()) return message;
+  message += " (";
+  message += command;
+  if (!command.empty() && !endpoint.empty()) message += " on ";
+  message += endpoint;
+  message += ')';
+  return message;
+}
+
+std::string with_endpoint(std::string message, std::string_view endpoint) {
+  return with_context(std::move(message), {}, endpoint);
+}
+
+std::string ms_text(std::chrono::milliseconds ms) { return std::to_string(ms.count()) + " ms"; }
+
+bool is_timeout_errno(int e) { return e == EAGAIN || e == EWOULDBLOCK || e == ETIMEDOUT || e == EINPROGRESS; }
+
+MappedError map_io(const RawError& raw) {
+  const bool timed_out = is_timeout_errno(raw.sys_errno) || contains(raw.text, "timed out") ||
+                         contains(raw.text, "temporarily unavailable");
+  const bool refused = raw.sys_errno == ECONNREFUSED || contains(raw.text, "refused");
+
+  if (timed_out) {
+    std::string msg;
+    switch (raw.stage) {
+      case Stage::connect: msg = "connect timeout after " + ms_text(raw.timeout); break;
+      case Stage::handshake:
+        msg = "connect timeout after " + ms_text(raw.timeout) + " waiting for the " + std::string(raw.command) + " reply";
+        break;
+      case Stage::command:
+        return {{ErrorKind::timeout,
+                 with_context("command timeout after " + ms_text(raw.timeout), raw.command, raw.endpoint)},
+                true};
+    }
+    return {{ErrorKind::timeout, with_endpoint(std::move(msg), raw.endpoint)}, true};
+  }
+  if (refused) return {{ErrorKind::connection, with_context("connection refused", raw.command, raw.endpoint)}, true};
+
+  std::string msg = raw.stage == Stage::connect ? "cannot connect: " : "connection error: ";
+  msg += raw.text.empty() ? std::string_view("I/O error") : raw.text;
+  return {{ErrorKind::connection, with_context(std::move(msg), raw.command, raw.endpoint)}, true};
+}
+
+}  // namespace
+
+MappedError map_error(const RawError& raw) {
+  switch (raw.hiredis_err) {
+    case 0: break;  // an error reply, below
+    case REDIS_ERR_IO: return map_io(raw);
+    case REDIS_ERR_EOF:
+      return {{ErrorKind::connection, with_context(raw.stage == Stage::connect ? "connection closed while connecting"
+                                                                             : "connection closed by the server",
+                                                   raw.command, raw.endpoint)},
+              true};
+    case REDIS_ERR_PROTOCOL: {
+      std::string_view detail = raw.text;
+      if (starts_with(detail, "Protocol error, ")) detail.remove_prefix(16);
+      return {{ErrorKind::protocol,
+               with_context("protocol error: " + std::string(detail) + "; is this a Redis server?", raw.command,
+                            raw.endpoint)},
+              true};
+    }
+    case REDIS_ERR_OOM:
+      return {{ErrorKind::connection, with_endpoint("out of memory in hiredis", raw.endpoint)}, true};
+    default: {  // REDIS_ERR_OTHER: e.g. name resolution
+      std::string msg = raw.stage == Stage::connect ? "cannot connect: " : "connection error: ";
+      msg += raw.text.empty() ? std::string_view("unknown hiredis error") : raw.text;
+      return {{ErrorKind::connection, with_endpoint(std::move(msg), raw.endpoint)}, true};
+    }
+  }
+
+  // An error reply. During the handshake the connection is useless without it.
+  if (raw.stage != Stage::command) {
+    std::string msg(raw.command);
+    msg += " failed: ";
+    msg += raw.text;
+    return {{ErrorKind::connection, with_endpoint(std::move(msg), raw.endpoint)}, true};
+  }
+  std::string msg = with_context(std::string(raw.text), raw.command, raw.endpoint);
+  // The connection is healthy after an error reply, except where a fresh
+  // connection (new handshake, maybe a new master) is the way out.
+  const bool discard = starts_with(raw.text, "NOAUTH") || starts_with(raw.text, "WRONGPASS") ||
+                       starts_with(raw.text, "READONLY") || starts_with(raw.text, "MASTERDOWN");
+  return {{ErrorKind::reply, std::move(msg)}, discard};
+}
+
+}  // namespace cachet::redis

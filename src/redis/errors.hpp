@@ -1,0 +1,62 @@
+// Internal: the one place where hiredis error states and Redis error replies
+// become cachet error kinds and operator-readable messages.
+#pragma once
+
+#include <chrono>
+#include <string>
+#include <string_view>
+
+#include "cachet/errors.hpp"
+
+namespace cachet::redis {
+
+/// A failure ready to be counted, logged or thrown. `message` is specific and
+/// never contains a password ("connection refused (127.0.0.1:6390)").
+struct Failure {
+  ErrorKind kind = ErrorKind::connection;
+  std::string message;
+};
+
+/// Where in a connection's life an error happened.
+enum class Stage {
+  connect,    ///< establishing the TCP / unix-socket connection
+  handshake,  ///< AUTH / SELECT right after connecting
+  command,    ///< a cache operation's command
+};
+
+/// Everything known about one raw error, as hiredis or the server reported it.
+struct RawError {
+  Stage stage = Stage::command;
+  /// hiredis' context error (REDIS_ERR_IO, _EOF, _PROTOCOL, _OOM, _OTHER), or 0
+  /// when the server answered with an error reply (then `text` is that reply).
+  int hiredis_err = 0;
+  /// errno captured right after the failing hiredis call (0 when unknown).
+  int sys_errno = 0;
+  /// hiredis' errstr, or the server's error reply.
+  std::string_view text;
+  /// "127.0.0.1:6390", "[::1]:6380" or the unix socket path.
+  std::string_view endpoint;
+  /// The command that failed, for the message ("AUTH", "SELECT 3", "GET"); may be empty.
+  std::string_view command;
+  /// The timeout that applied (connect_timeout or socket_timeout).
+  std::chrono::milliseconds timeout{0};
+};
+
+struct MappedError {
+  Failure failure;
+  /// The connection must not be used again (hiredis contexts are unusable after
+  /// an I/O, EOF or protocol error; NOAUTH/READONLY call for a fresh handshake).
+  bool discard_connection = true;
+};
+
+/// Maps hiredis error states and Redis error replies to an ErrorKind:
+///   REDIS_ERR_IO      -> timeout (EAGAIN/ETIMEDOUT), else connection ("refused", "reset", ...)
+///   REDIS_ERR_EOF     -> connection (the server closed the connection)
+///   REDIS_ERR_PROTOCOL-> protocol (the peer does not speak RESP)
+///   REDIS_ERR_OOM / REDIS_ERR_OTHER -> connection (name resolution, client-side failures)
+///   error replies     -> reply (WRONGTYPE, OOM, NOAUTH, WRONGPASS, LOADING, READONLY, BUSY, ERR ...),
+///                        except during the AUTH/SELECT handshake, where any error
+///                        reply is a connection failure ("AUTH failed: WRONGPASS ...").
+MappedError map_error(const RawError& raw);
+
+}  // namespace cachet::redis
