@@ -3,25 +3,35 @@
 // CacheConfig is a plain struct with safe defaults. from_env() reads the
 // process environment, from_map() reads the same keys from a map (for
 // applications with their own configuration system); both validate and throw
-// ConfigError naming the key, the value (redacted when secret) and what is
-// accepted. docs/configuration.md lists every key.
+// ConfigError naming the key, the value (REDIS_URL passwords redacted) and
+// what is accepted. docs/configuration.md lists every key with examples.
 //
 //   CACHE_TYPE                  simple (default) | redis | null — also SimpleCache,
 //                               RedisCache, NullCache; case-insensitive
-//   REDIS_URL                   default redis://localhost:6379/0 (syntax: RedisOptions::from_url)
-//   CACHE_KEY_PREFIX            default "cachet:"
-//   CACHE_DEFAULT_TIMEOUT       seconds, default 300, 0 = never expire
-//   CACHE_THRESHOLD             SimpleCache max_items, default 10000
-//   CACHE_MAX_BYTES             SimpleCache max_bytes, default 67108864
-//   CACHE_REDIS_CONNECT_TIMEOUT milliseconds, default 250
-//   CACHE_REDIS_SOCKET_TIMEOUT  milliseconds, default 500
-//   CACHE_REDIS_POOL_SIZE       default automatic
-//   CACHE_FALLBACK              startup | none | runtime
-//   CACHE_BREAKER_THRESHOLD, CACHE_BREAKER_COOLDOWN, CACHE_JOURNAL_MAX (runtime fallback)
-//   APP_ENV / CACHE_ENV         "production" turns on production validation
+//   REDIS_URL                   default redis://localhost:6379/0 (syntax: RedisOptions::from_url);
+//                               only read when CACHE_TYPE=redis
+//   CACHE_KEY_PREFIX            default "cachet:" (the empty string = no prefix)
+//   CACHE_DEFAULT_TIMEOUT       a bare integer = seconds, or with a unit: 500ms, 30s, 5m, 1h;
+//                               default 300, 0 = never expire
+//   CACHE_THRESHOLD             SimpleCache max_items, default 10000, >= 1
+//   CACHE_MAX_BYTES             SimpleCache max_bytes, default 67108864; bytes or KiB/MiB/GiB
+//   CACHE_REDIS_CONNECT_TIMEOUT a bare integer = milliseconds, or 250ms, 2s; default: the URL's / 250
+//   CACHE_REDIS_SOCKET_TIMEOUT  same syntax; default: the URL's / 500
+//   CACHE_REDIS_POOL_SIZE       1..1024; default: the URL's / automatic
+//   CACHE_FALLBACK              startup (default) | none | runtime; case-insensitive
+//   CACHE_BREAKER_THRESHOLD     runtime fallback: failures that open the breaker, default 3
+//   CACHE_BREAKER_COOLDOWN      runtime fallback: bare integer = milliseconds or with a unit, default 5s
+//   CACHE_JOURNAL_MAX           runtime fallback: keys journaled during an outage, default 10000
+//   APP_ENV / CACHE_ENV         "production" (case-insensitive) turns on production validation;
+//                               CACHE_ENV wins when both are set
 //
-// Thread safety: a CacheConfig is a value; from_env() reads the environment
-// (do not call setenv concurrently).
+// Values are taken exactly as given: no surrounding whitespace, no sign. A key
+// that is set to the empty string is an error (unset it to get the default),
+// except CACHE_KEY_PREFIX (empty = no prefix) and APP_ENV / CACHE_ENV (empty =
+// not production). Keys not listed above are ignored.
+//
+// Thread safety: a CacheConfig is a plain value. from_env() reads the
+// environment; do not call setenv()/unsetenv() concurrently with it.
 #pragma once
 
 #include <chrono>
@@ -46,48 +56,74 @@ enum class FallbackMode {
   runtime,  ///< wrap Redis in FallbackCache: memory while Redis is down, at start-up or later
 };
 
+/// "simple", "redis", "null".
 CACHET_EXPORT const char* to_string(CacheType type) noexcept;
+/// "startup", "none", "runtime".
 CACHET_EXPORT const char* to_string(FallbackMode mode) noexcept;
 
 struct CACHET_EXPORT CacheConfig {
+  /// CACHE_TYPE. Default simple.
   CacheType type = CacheType::simple;
-  /// REDIS_URL; default redis://localhost:6379/0.
+  /// REDIS_URL; default redis://localhost:6379/0. May hold a password: never
+  /// print it, use to_string().
   std::string redis_url = "redis://localhost:6379/0";
   /// True when REDIS_URL was given explicitly (the production rule needs it).
   bool redis_url_set = false;
+  /// CACHE_KEY_PREFIX; default "cachet:". Used by RedisCache (and its probe key).
   std::string key_prefix = "cachet:";
-  /// CACHE_DEFAULT_TIMEOUT; Ttl::never() for 0.
+  /// True when CACHE_KEY_PREFIX was given explicitly. When it was not, a
+  /// `key_prefix` query parameter in REDIS_URL applies; when both are given
+  /// they must agree (validate() throws otherwise).
+  bool key_prefix_set = false;
+  /// CACHE_DEFAULT_TIMEOUT; default 300 s; Ttl::never() for 0. Must not be Ttl{} (the "default" marker).
   Ttl default_timeout = std::chrono::seconds(300);
-  std::size_t threshold = 10'000;                  ///< CACHE_THRESHOLD (SimpleCache max_items)
-  std::size_t max_bytes = std::size_t{64} << 20;   ///< CACHE_MAX_BYTES (SimpleCache)
-  std::optional<std::chrono::milliseconds> redis_connect_timeout;  ///< overrides the URL / default when set
-  std::optional<std::chrono::milliseconds> redis_socket_timeout;   ///< overrides the URL / default when set
-  std::optional<int> redis_pool_size;                              ///< overrides the URL / default when set
+  /// CACHE_THRESHOLD (SimpleCache max_items). Default 10,000; >= 1.
+  std::size_t threshold = 10'000;
+  /// CACHE_MAX_BYTES (SimpleCache max_bytes). Default 64 MiB; >= 1.
+  std::size_t max_bytes = std::size_t{64} << 20;
+  /// CACHE_REDIS_CONNECT_TIMEOUT; overrides the URL's connect_timeout when set. 1 ms .. 10 min.
+  std::optional<std::chrono::milliseconds> redis_connect_timeout;
+  /// CACHE_REDIS_SOCKET_TIMEOUT; overrides the URL's socket_timeout when set. 1 ms .. 10 min.
+  std::optional<std::chrono::milliseconds> redis_socket_timeout;
+  /// CACHE_REDIS_POOL_SIZE; overrides the URL's pool_size when set. 1..1024.
+  std::optional<int> redis_pool_size;
+  /// CACHE_FALLBACK. Default startup.
   FallbackMode fallback = FallbackMode::startup;
-  /// Consecutive failures that open the breaker (runtime fallback). Default 3.
+  /// CACHE_BREAKER_THRESHOLD: consecutive failures that open the breaker (runtime fallback). Default 3; 1..1000.
   int breaker_threshold = 3;
-  /// Time the breaker stays open before probing again. Default 5 s.
+  /// CACHE_BREAKER_COOLDOWN: time the breaker stays open before probing again. Default 5 s; 1 ms .. 1 h.
   std::chrono::milliseconds breaker_cooldown{5000};
-  /// Keys remembered for replay during an outage. Default 10,000.
+  /// CACHE_JOURNAL_MAX: keys remembered for replay during an outage. Default 10,000; 1..10,000,000.
   std::size_t journal_max = 10'000;
   /// APP_ENV / CACHE_ENV, lower-cased; empty when unset.
   std::string environment;
 
-  /// Reads the process environment; unset keys keep their defaults. Validates.
+  /// Reads the process environment; unset keys keep their defaults. Validates
+  /// (ConfigError on the first malformed value or broken rule).
   static CacheConfig from_env();
-  /// Reads the same keys from a map. Validates.
+  /// Reads the same keys from a map; absent keys keep their defaults, keys not
+  /// listed in this header are ignored. Validates (ConfigError).
   static CacheConfig from_map(const std::map<std::string, std::string>& values);
 
-  /// Throws ConfigError when the configuration is inconsistent (including the
-  /// production rule: CACHE_TYPE=redis requires an explicit REDIS_URL).
+  /// True when APP_ENV / CACHE_ENV is "production".
+  bool production() const noexcept { return environment == "production"; }
+
+  /// Throws ConfigError when a field is out of range or the configuration is
+  /// inconsistent: the production rule (CACHE_TYPE=redis in production requires
+  /// an explicit REDIS_URL), and for CACHE_TYPE=redis a REDIS_URL that does not
+  /// parse or disagrees with CACHE_KEY_PREFIX. REDIS_URL is not looked at for
+  /// other types (it is often shared with other components).
   void validate() const;
 
-  /// RedisOptions for these settings (URL + prefix + timeouts + overrides).
+  /// RedisOptions for these settings: REDIS_URL, then the prefix, default
+  /// timeout and the CACHE_REDIS_* overrides. Throws ConfigError when the URL is
+  /// malformed (password redacted in the message).
   RedisOptions redis_options() const;
-  /// SimpleCacheOptions for these settings.
+  /// SimpleCacheOptions for these settings (threshold, max_bytes, default timeout).
   SimpleCacheOptions simple_options() const;
 
-  /// The effective configuration, one key per line, secrets redacted.
+  /// The effective configuration, one KEY=value per line, REDIS_URL's password
+  /// shown as "***".
   std::string to_string() const;
 };
 

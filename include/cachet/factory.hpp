@@ -1,14 +1,19 @@
 // cachet/factory.hpp — building the configured cache, with a Redis probe.
 //
 // CacheFactory turns a CacheConfig into a Cache. For CACHE_TYPE=redis it first
-// probes the server: connect with the configured timeouts, SET a unique test
-// key under the prefix with a short TTL, GET it back, compare, DEL it. What
-// happens when the probe fails depends on CacheConfig::fallback:
-//   startup — build a SimpleCache from the same config, log one warning;
+// probes the server with a throw-away connection: connect with the configured
+// timeouts, SET a unique test key under the prefix with a 10 s TTL, GET it
+// back, compare, DEL it. What happens when the probe fails depends on
+// CacheConfig::fallback:
+//   startup — build a SimpleCache from the same config and log one warning
+//             with the reason;
 //   none    — throw BackendError with the reason;
-//   runtime — return a FallbackCache whose breaker starts open.
+//   runtime — FallbackCache (issue #5); this build throws ConfigError
+//             "CACHE_FALLBACK=runtime is not available in this build".
 // report() says what was asked for, what was built and why. The probe is
-// bounded by connect_timeout + socket_timeout (plus a little); create() never hangs.
+// bounded by connect_timeout + socket_timeout (plus a little): a closed port
+// fails within milliseconds, a server that accepts and never answers within
+// the socket timeout. create() never hangs.
 //
 // Thread safety: a CacheFactory is not meant to be shared while create() runs;
 // the caches it returns are thread-safe.
@@ -24,13 +29,20 @@
 
 namespace cachet {
 
+/// What CacheFactory::create() did, for logs, health pages and `cachet probe`.
 struct FactoryReport {
   std::string requested;         ///< the type asked for: "simple", "redis", "null"
-  std::string backend;           ///< what was built, as Cache::backend() names it
+  std::string backend;           ///< what was built, as Cache::backend() names it; empty when create() threw
   bool fell_back = false;        ///< true when the requested backend was not usable
-  std::string reason;            ///< why it fell back ("connection refused", ...); empty when it did not
-  std::chrono::milliseconds probe_time{0};  ///< time spent probing Redis (0 when not probed)
+  std::string reason;            ///< why the probe failed ("connection refused (127.0.0.1:6390)",
+                                 ///< "timeout ...", "WRONGPASS ...", "probe value mismatch"); empty when it did not
+  /// Time spent probing Redis, rounded up: 0 when not probed, >= 1 ms when a probe ran.
+  std::chrono::milliseconds probe_time{0};
   FallbackMode fallback = FallbackMode::startup;  ///< the mode that was applied
+  std::string target;            ///< for redis: the URL probed, password as "***"; empty otherwise
+
+  /// One line, e.g. "requested=redis backend=simple fell_back=yes reason=\"connection refused ...\" probe_time=1ms".
+  CACHET_EXPORT std::string to_string() const;
 };
 
 class CACHET_EXPORT CacheFactory {
@@ -38,8 +50,10 @@ class CACHET_EXPORT CacheFactory {
   /// Validates `config` (ConfigError).
   explicit CacheFactory(CacheConfig config);
 
-  /// Builds the configured cache. Throws BackendError only in `none` mode when
-  /// Redis is unusable; never hangs.
+  /// Builds the configured cache (never null). For redis, probes first (see
+  /// above). Throws BackendError only in `none` mode when Redis is unusable
+  /// (report() is filled before it throws); ConfigError for runtime mode in
+  /// this build. Never hangs.
   std::unique_ptr<Cache> create();
 
   /// What the last create() did.
@@ -51,12 +65,13 @@ class CACHET_EXPORT CacheFactory {
   FactoryReport report_;
 };
 
-/// Builds the cache `config` describes (default: from the environment).
+/// Builds the cache `config` describes (default: from the environment), with
+/// the config's fallback mode. Same errors as CacheFactory::create().
 CACHET_EXPORT std::unique_ptr<Cache> create_cache(const CacheConfig& config = CacheConfig::from_env());
 
-/// Like create_cache, but always with start-up fallback semantics (a Redis
-/// that cannot be reached gives a SimpleCache) unless `config` asks for
-/// runtime fallback; fills `report` when given.
+/// Like create_cache, but an unreachable Redis never throws: `none` is treated
+/// as `startup` (a SimpleCache is returned) and `runtime` is kept. Fills
+/// `report` when given.
 CACHET_EXPORT std::unique_ptr<Cache> create_cache_with_fallback(const CacheConfig& config = CacheConfig::from_env(),
                                                                 FactoryReport* report = nullptr);
 

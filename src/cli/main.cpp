@@ -1,0 +1,153 @@
+// `cachet` — the operator's view of a cache configuration.
+//
+//   cachet probe     print the effective configuration (secrets redacted), build
+//                    the cache exactly as a service would (probing Redis), and
+//                    say which backend was picked, why, and how long it took.
+//                    Exit 0: the requested backend is usable; 1: it is not (fell
+//                    back, or CACHE_FALLBACK=none and Redis is down); 2: the
+//                    configuration is invalid (or bad usage).
+//   cachet config    print the effective configuration only (exit 0 or 2).
+//
+// Everything goes through the public API, so what it reports is what
+// cachet::create_cache() does in the service.
+#include <cstdio>
+#include <cstring>
+#include <iostream>
+#include <optional>
+#include <string>
+
+#include "cachet/cachet.hpp"
+
+namespace {
+
+constexpr int kUsable = 0;
+constexpr int kNotUsable = 1;
+constexpr int kBadConfig = 2;
+
+void print_help(std::ostream& out) {
+  out << "Usage: cachet <command>\n"
+         "\n"
+         "Checks the cache configuration of this environment the way a service using\n"
+         "cachet::create_cache() would see it. Run it first in every new environment.\n"
+         "\n"
+         "Commands:\n"
+         "  probe       print the effective configuration (passwords redacted), build the\n"
+         "              configured cache (for Redis: connect, SET/GET/DEL a test key under\n"
+         "              the prefix) and report the backend picked, why, and the probe time\n"
+         "  config      print the effective configuration only; does not connect\n"
+         "  --help      this text\n"
+         "  --version   the library version\n"
+         "\n"
+         "Exit status (probe):\n"
+         "  0  the requested backend is usable\n"
+         "  1  it is not: the factory fell back to the in-memory cache, or\n"
+         "     CACHE_FALLBACK=none and Redis cannot be used\n"
+         "  2  the configuration is invalid (or the command line is)\n"
+         "\n"
+         "Configuration is read from the environment:\n"
+         "  CACHE_TYPE (simple|redis|null), REDIS_URL, CACHE_KEY_PREFIX, CACHE_DEFAULT_TIMEOUT,\n"
+         "  CACHE_THRESHOLD, CACHE_MAX_BYTES, CACHE_REDIS_CONNECT_TIMEOUT, CACHE_REDIS_SOCKET_TIMEOUT,\n"
+         "  CACHE_REDIS_POOL_SIZE, CACHE_FALLBACK (startup|none|runtime), CACHE_BREAKER_THRESHOLD,\n"
+         "  CACHE_BREAKER_COOLDOWN, CACHE_JOURNAL_MAX, APP_ENV / CACHE_ENV.\n"
+         "See docs/configuration.md and docs/deployment.md.\n"
+         "\n"
+         "Example:\n"
+         "  CACHE_TYPE=redis REDIS_URL=redis://127.0.0.1:6379/0 cachet probe\n";
+}
+
+void print_config(const cachet::CacheConfig& config) {
+  std::cout << "Configuration (from the environment, passwords redacted):\n";
+  std::string text = config.to_string();
+  std::size_t pos = 0;
+  while (pos < text.size()) {
+    std::size_t end = text.find('\n', pos);
+    if (end == std::string::npos) end = text.size();
+    std::cout << "  " << text.substr(pos, end - pos) << '\n';
+    pos = end + 1;
+  }
+}
+
+void print_report(const cachet::FactoryReport& r) {
+  std::cout << "\nResult:\n"
+            << "  requested:  " << r.requested << '\n'
+            << "  backend:    " << (r.backend.empty() ? std::string("(none)") : r.backend) << '\n'
+            << "  fell back:  " << (r.fell_back ? "yes" : "no") << '\n'
+            << "  fallback:   " << cachet::to_string(r.fallback) << '\n';
+  if (!r.target.empty()) std::cout << "  target:     " << r.target << '\n';
+  std::cout << "  reason:     " << (r.reason.empty() ? std::string("-") : r.reason) << '\n'
+            << "  probe time: " << r.probe_time.count() << " ms"
+            << (r.requested == "redis" ? "" : " (no probe for this type)") << '\n';
+}
+
+int run_config() {
+  try {
+    print_config(cachet::CacheConfig::from_env());
+    return kUsable;
+  } catch (const cachet::ConfigError& e) {
+    std::cerr << "cachet: configuration error: " << e.what() << '\n';
+    return kBadConfig;
+  }
+}
+
+int run_probe() {
+  cachet::CacheConfig config;
+  try {
+    config = cachet::CacheConfig::from_env();
+  } catch (const cachet::ConfigError& e) {
+    std::cerr << "cachet: configuration error: " << e.what() << '\n';
+    return kBadConfig;
+  }
+  print_config(config);
+  std::cout.flush();
+
+  std::optional<cachet::CacheFactory> factory;
+  try {
+    factory.emplace(config);
+    auto cache = factory->create();
+    const auto& r = factory->report();
+    print_report(r);
+    if (r.fell_back) {
+      std::cout << "\nFELL BACK: " << r.requested << " was requested but is not usable; a service would run on the "
+                << r.backend << " cache (not shared between processes).\n";
+      return kNotUsable;
+    }
+    std::cout << "\nOK: the " << r.backend << " backend is usable.\n";
+    return kUsable;
+  } catch (const cachet::ConfigError& e) {
+    std::cerr << "cachet: configuration error: " << e.what() << '\n';
+    return kBadConfig;
+  } catch (const cachet::BackendError& e) {
+    if (factory) print_report(factory->report());
+    std::cout << "\nNOT USABLE: " << e.what() << "\n(a service using create_cache() would fail to start)\n";
+    return kNotUsable;
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) try {
+  if (argc < 2) {
+    print_help(std::cerr);
+    return kBadConfig;
+  }
+  const std::string command = argv[1];
+  if (command == "--help" || command == "-h" || command == "help") {
+    print_help(std::cout);
+    return kUsable;
+  }
+  if (command == "--version") {
+    std::cout << "cachet " << cachet::version() << '\n';
+    return kUsable;
+  }
+  if (argc > 2) {
+    std::cerr << "cachet: '" << command << "' takes no arguments (got '" << argv[2] << "'); see cachet --help\n";
+    return kBadConfig;
+  }
+  if (command == "probe") return run_probe();
+  if (command == "config") return run_config();
+  std::cerr << "cachet: unknown command '" << command << "'; accepted: probe, config, --help, --version\n";
+  return kBadConfig;
+} catch (const std::exception& e) {  // anything the commands do not handle themselves
+  std::cerr << "cachet: " << e.what() << '\n';
+  return kNotUsable;
+}

@@ -1,0 +1,174 @@
+// CacheFactory: builds the configured cache; for Redis, probes the server with
+// a test key first and applies the fallback mode. The contract is in
+// include/cachet/factory.hpp.
+#include "cachet/factory.hpp"
+
+#include <unistd.h>
+
+#include <random>
+#include <string>
+#include <utility>
+
+#include "cachet/errors.hpp"
+#include "cachet/null_cache.hpp"
+#include "cachet/redis_cache.hpp"
+#include "cachet/simple_cache.hpp"
+#include "core/log.hpp"
+#include "factory/redact.hpp"
+
+namespace cachet {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// How long the probe key lives if the DEL never arrives (e.g. the connection
+// dies between SET and DEL): short, so probes never accumulate.
+constexpr std::chrono::seconds kProbeKeyTtl{10};
+
+struct ProbeResult {
+  bool ok = false;
+  ErrorKind kind = ErrorKind::connection;  // meaningful when !ok
+  std::string reason;                      // empty when ok
+  std::chrono::milliseconds elapsed{0};
+};
+
+std::string random_hex(std::size_t n) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::random_device rd;
+  std::mt19937_64 gen((static_cast<std::uint64_t>(rd()) << 32) ^ rd() ^
+                      static_cast<std::uint64_t>(Clock::now().time_since_epoch().count()));
+  std::uniform_int_distribution<int> digit(0, 15);
+  std::string s;
+  s.reserve(n);
+  for (std::size_t i = 0; i < n; ++i) s.push_back(kHex[digit(gen)]);
+  return s;
+}
+
+// The Redis probe: one dedicated connection (pool of 1, errors thrown), the
+// configured timeouts, and a SET / GET / compare / DEL round trip on a key no
+// one else uses. Each step is bounded by the RedisCache timeouts, so the whole
+// probe takes at most connect_timeout + a few socket_timeouts, and in practice
+// connect_timeout + socket_timeout: the first step that times out ends it.
+ProbeResult probe_redis(const CacheConfig& config) {
+  ProbeResult r;
+  const auto start = Clock::now();
+  RedisOptions options = config.redis_options();  // validated already; ConfigError propagates
+  options.on_error = ErrorPolicy::Throw;
+  options.pool_size = 1;
+  const std::string key = "cachet-probe:" + std::to_string(::getpid()) + ":" + random_hex(16);
+  const std::string value = random_hex(32);
+  try {
+    RedisCache redis(options);
+    if (!redis.set(key, value, kProbeKeyTtl)) {
+      r.kind = ErrorKind::reply;
+      r.reason = "probe SET was not acknowledged";
+    } else {
+      const auto got = redis.get(key);
+      if (!got || *got != value) {
+        r.kind = ErrorKind::reply;
+        r.reason = got ? "probe value mismatch (GET returned different bytes than were SET)"
+                       : "probe value mismatch (the key was missing right after SET)";
+        try {
+          redis.remove(key);
+        } catch (const BackendError&) {
+          // The mismatch is the reason worth reporting; the key expires by itself.
+        }
+      } else {
+        redis.remove(key);
+        r.ok = true;
+      }
+    }
+  } catch (const BackendError& e) {
+    r.kind = e.kind();
+    r.reason = e.what();
+  } catch (const ConfigError&) {
+    throw;
+  } catch (const std::exception& e) {
+    r.kind = ErrorKind::connection;
+    r.reason = std::string("unexpected error: ") + e.what();
+  }
+  r.reason = detail::scrub(std::move(r.reason), config.redis_url);
+  // Rounded up: a probe that ran reports at least 1 ms (0 means "not probed").
+  r.elapsed = std::chrono::ceil<std::chrono::milliseconds>(Clock::now() - start);
+  return r;
+}
+
+// CACHE_FALLBACK=runtime: a FallbackCache (Redis behind a circuit breaker,
+// memory while Redis is down). It is built by issue #5; until it lands this
+// build refuses the mode. This is the only place runtime mode goes through.
+std::unique_ptr<Cache> build_runtime_fallback(const CacheConfig& /*config*/, FactoryReport& /*report*/) {
+  throw ConfigError("CACHE_FALLBACK=runtime is not available in this build");
+}
+
+}  // namespace
+
+std::string FactoryReport::to_string() const {
+  std::string s = "requested=" + requested + " backend=" + (backend.empty() ? std::string("(none)") : backend) +
+                  " fell_back=" + (fell_back ? "yes" : "no");
+  if (!reason.empty()) s += " reason=\"" + reason + "\"";
+  s += " probe_time=" + std::to_string(probe_time.count()) + "ms";
+  s += std::string(" fallback=") + cachet::to_string(fallback);
+  if (!target.empty()) s += " target=" + target;
+  return s;
+}
+
+CacheFactory::CacheFactory(CacheConfig config) : config_(std::move(config)) { config_.validate(); }
+
+std::unique_ptr<Cache> CacheFactory::create() {
+  report_ = FactoryReport{};
+  report_.requested = cachet::to_string(config_.type);
+  report_.fallback = config_.fallback;
+
+  switch (config_.type) {
+    case CacheType::null:
+      report_.backend = "null";
+      return std::make_unique<NullCache>();
+    case CacheType::simple:
+      report_.backend = "simple";
+      return std::make_unique<SimpleCache>(config_.simple_options());
+    case CacheType::redis:
+      break;
+  }
+
+  report_.target = detail::redact_url(config_.redis_url);
+  if (config_.fallback == FallbackMode::runtime) return build_runtime_fallback(config_, report_);
+
+  const ProbeResult probe = probe_redis(config_);
+  report_.probe_time = probe.elapsed;
+  if (probe.ok) {
+    auto cache = std::make_unique<RedisCache>(config_.redis_options());
+    report_.backend = "redis";
+    return cache;
+  }
+
+  report_.reason = probe.reason;
+  if (config_.fallback == FallbackMode::none) {
+    throw BackendError(probe.kind, "Redis at " + report_.target + " is not usable (" + probe.reason +
+                                       ") and CACHE_FALLBACK=none");
+  }
+  auto cache = std::make_unique<SimpleCache>(config_.simple_options());
+  report_.backend = "simple";
+  report_.fell_back = true;
+  detail::log()->warn(
+      "Redis at {} is not usable ({}); using the in-memory SimpleCache instead (CACHE_FALLBACK=startup). "
+      "This process will not move to Redis by itself; entries are not shared with other processes.",
+      report_.target, probe.reason);
+  return cache;
+}
+
+std::unique_ptr<Cache> create_cache(const CacheConfig& config) {
+  CacheFactory factory(config);
+  return factory.create();
+}
+
+std::unique_ptr<Cache> create_cache_with_fallback(const CacheConfig& config, FactoryReport* report) {
+  CacheConfig c = config;
+  if (c.fallback == FallbackMode::none) c.fallback = FallbackMode::startup;
+  CacheFactory factory(std::move(c));
+  auto cache = factory.create();
+  if (report != nullptr) *report = factory.report();
+  return cache;
+}
+
+}  // namespace cachet

@@ -1,0 +1,356 @@
+// CacheFactory against a real redis-server on loopback: the backend it picks,
+// the fallback to memory and its reason for each way Redis can be unusable,
+// the bounds on how long the probe takes, the `none` mode, and the null type.
+#include <gtest/gtest.h>
+#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <cctype>
+#include <chrono>
+#include <map>
+#include <sstream>
+#include <string>
+
+#include "cachet/cachet.hpp"
+#include "support/net.hpp"
+#include "support/redis_server.hpp"
+
+using namespace std::chrono_literals;
+using cachet::CacheConfig;
+using cachet::CacheFactory;
+using cachet::FallbackMode;
+using Clock = std::chrono::steady_clock;
+using Map = std::map<std::string, std::string>;
+
+namespace {
+
+std::string lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return s;
+}
+
+bool contains(const std::string& haystack, const std::string& needle) {
+  return haystack.find(needle) != std::string::npos;
+}
+
+// A redis config for `url`, with short timeouts so failure tests stay quick.
+CacheConfig redis_config(const std::string& url, Map extra = {}) {
+  Map m = {{"CACHE_TYPE", "redis"},
+           {"REDIS_URL", url},
+           {"CACHE_KEY_PREFIX", cachet::test::unique_prefix()},
+           {"CACHE_REDIS_CONNECT_TIMEOUT", "200"},
+           {"CACHE_REDIS_SOCKET_TIMEOUT", "300"}};
+  for (auto& [k, v] : extra) m[k] = v;
+  return CacheConfig::from_map(m);
+}
+
+// The bound the factory promises for an unresponsive server, made generous:
+// connect_timeout + socket_timeout + 2 s (precise timing is for bench/).
+std::chrono::milliseconds generous_bound(const CacheConfig& c) {
+  return *c.redis_connect_timeout + *c.redis_socket_timeout + 2000ms;
+}
+
+// Captures what cachet logs while alive; restores the built-in logger after.
+class LogCapture {
+ public:
+  LogCapture() {
+    auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(out_);
+    sink->set_pattern("%l %v");
+    auto lg = std::make_shared<spdlog::logger>("cachet-test", sink);
+    lg->set_level(spdlog::level::trace);
+    cachet::set_logger(lg);
+  }
+  ~LogCapture() { cachet::set_logger(nullptr); }
+  LogCapture(const LogCapture&) = delete;
+  LogCapture& operator=(const LogCapture&) = delete;
+  std::string text() const { return out_.str(); }
+
+ private:
+  std::ostringstream out_;
+};
+
+std::size_t count_of(const std::string& text, const std::string& needle) {
+  std::size_t n = 0;
+  for (auto pos = text.find(needle); pos != std::string::npos; pos = text.find(needle, pos + 1)) ++n;
+  return n;
+}
+
+}  // namespace
+
+TEST(CacheFactory, NullType) {
+  CacheFactory f(CacheConfig::from_map({{"CACHE_TYPE", "NullCache"}}));
+  auto cache = f.create();
+  ASSERT_NE(cache, nullptr);
+  EXPECT_EQ(cache->backend(), "null");
+  EXPECT_EQ(f.report().requested, "null");
+  EXPECT_EQ(f.report().backend, "null");
+  EXPECT_FALSE(f.report().fell_back);
+  EXPECT_EQ(f.report().reason, "");
+  EXPECT_EQ(f.report().probe_time, 0ms);
+  EXPECT_TRUE(cache->set("k", "v"));
+  EXPECT_FALSE(cache->get("k").has_value());
+}
+
+TEST(CacheFactory, SimpleTypeUsesTheConfiguredLimits) {
+  CacheFactory f(CacheConfig::from_map({{"CACHE_THRESHOLD", "3"}, {"CACHE_DEFAULT_TIMEOUT", "0"}}));
+  auto cache = f.create();
+  ASSERT_NE(cache, nullptr);
+  EXPECT_EQ(cache->backend(), "simple");
+  EXPECT_EQ(f.report().requested, "simple");
+  EXPECT_EQ(f.report().backend, "simple");
+  EXPECT_FALSE(f.report().fell_back);
+  auto* simple = dynamic_cast<cachet::SimpleCache*>(cache.get());
+  ASSERT_NE(simple, nullptr);
+  EXPECT_EQ(simple->options().max_items, 3u);
+  EXPECT_TRUE(simple->options().default_timeout.is_never());
+  EXPECT_TRUE(cache->set("k", "v"));
+  EXPECT_EQ(cache->get("k"), std::optional<std::string>("v"));
+  EXPECT_EQ(cache->ttl("k"), std::optional<cachet::Ttl>(cachet::Ttl::never()));
+}
+
+TEST(CacheFactory, LiveRedisGivesRedisAndLeavesNoProbeKey) {
+  REQUIRE_REDIS();
+  cachet::test::RedisServer server;
+  const auto config = redis_config(server.url());
+  CacheFactory f(config);
+  LogCapture log;
+  auto cache = f.create();
+  ASSERT_NE(cache, nullptr);
+  EXPECT_EQ(cache->backend(), "redis");
+  const auto& r = f.report();
+  EXPECT_EQ(r.requested, "redis");
+  EXPECT_EQ(r.backend, "redis");
+  EXPECT_FALSE(r.fell_back);
+  EXPECT_EQ(r.reason, "");
+  EXPECT_EQ(r.fallback, FallbackMode::startup);
+  EXPECT_EQ(r.target, server.url());
+  EXPECT_LT(r.probe_time, generous_bound(config));
+  EXPECT_EQ(log.text(), "");  // nothing is logged on the success path
+
+  // The probe cleaned up after itself.
+  EXPECT_EQ(server.dbsize(), 0);
+  // The cache built is the configured one: prefix and default timeout.
+  ASSERT_TRUE(cache->set("k", "v"));
+  EXPECT_EQ(server.command({"GET", config.key_prefix + "k"}), "v");
+  const auto pttl = std::stoll(server.command({"PTTL", config.key_prefix + "k"}));
+  EXPECT_GT(pttl, 290'000);
+  EXPECT_LE(pttl, 300'000);
+}
+
+TEST(CacheFactory, ProbeKeyLivesUnderThePrefix) {
+  REQUIRE_REDIS();
+  cachet::test::RedisServer server;
+  // An ACL user that may only touch keys under "allowed:": the probe succeeds
+  // with that prefix and fails (NOPERM) with any other.
+  ASSERT_EQ(server.command({"ACL", "SETUSER", "scoped", "on", ">scopedpw1", "~allowed:*", "+@all"}), "OK");
+  const std::string url = "redis://scoped:scopedpw1@127.0.0.1:" + std::to_string(server.port()) + "/0";
+  CacheFactory ok(redis_config(url, {{"CACHE_KEY_PREFIX", "allowed:"}}));
+  ok.create();
+  EXPECT_EQ(ok.report().backend, "redis") << ok.report().reason;
+
+  LogCapture log;
+  CacheFactory denied(redis_config(url, {{"CACHE_KEY_PREFIX", "other:"}}));
+  auto cache = denied.create();
+  EXPECT_EQ(cache->backend(), "simple");
+  EXPECT_TRUE(denied.report().fell_back);
+  EXPECT_TRUE(contains(denied.report().reason, "NOPERM")) << denied.report().reason;
+  EXPECT_FALSE(contains(denied.report().reason, "scopedpw1"));
+}
+
+TEST(CacheFactory, ClosedPortFallsBackFast) {
+  const int port = cachet::test::free_loopback_port();  // nothing listens there
+  const auto config = redis_config("redis://127.0.0.1:" + std::to_string(port) + "/0");
+  CacheFactory f(config);
+  LogCapture log;
+  const auto start = Clock::now();
+  auto cache = f.create();
+  const auto elapsed = Clock::now() - start;
+  ASSERT_NE(cache, nullptr);
+  EXPECT_EQ(cache->backend(), "simple");
+  const auto& r = f.report();
+  EXPECT_EQ(r.requested, "redis");
+  EXPECT_EQ(r.backend, "simple");
+  EXPECT_TRUE(r.fell_back);
+  EXPECT_TRUE(contains(lower(r.reason), "refused")) << r.reason;
+  // "A few milliseconds"; asserted loosely: well under the connect timeout + 1 s.
+  EXPECT_LT(elapsed, *config.redis_connect_timeout + 1000ms);
+  EXPECT_GE(r.probe_time, 1ms);  // it did probe
+  EXPECT_LE(r.probe_time, std::chrono::ceil<std::chrono::milliseconds>(elapsed));
+
+  // One warning, naming the reason and the mode.
+  const std::string text = log.text();
+  EXPECT_EQ(count_of(text, "warning "), 1u) << text;
+  EXPECT_TRUE(contains(text, r.reason)) << text;
+  EXPECT_TRUE(contains(text, "CACHE_FALLBACK=startup")) << text;
+
+  // The fallback cache is a working SimpleCache built from the same config.
+  EXPECT_TRUE(cache->set("k", "v"));
+  EXPECT_EQ(cache->get("k"), std::optional<std::string>("v"));
+}
+
+TEST(CacheFactory, StoppedServerFallsBackWithinTheTimeouts) {
+  REQUIRE_REDIS();
+  cachet::test::RedisServer server;
+  const auto config = redis_config(server.url());
+  server.pause();  // SIGSTOP: TCP connects still complete, nothing answers
+  CacheFactory f(config);
+  const auto start = Clock::now();
+  auto cache = f.create();
+  const auto elapsed = Clock::now() - start;
+  server.resume();
+  EXPECT_EQ(cache->backend(), "simple");
+  EXPECT_TRUE(f.report().fell_back);
+  EXPECT_TRUE(contains(lower(f.report().reason), "timeout")) << f.report().reason;
+  EXPECT_LT(elapsed, generous_bound(config));
+  EXPECT_GE(f.report().probe_time, 250ms);  // it did wait for a reply (socket timeout 300 ms)
+}
+
+TEST(CacheFactory, BlackHoleListenerFallsBackWithinTheTimeouts) {
+  cachet::test::FakeServer hole(cachet::test::FakeServer::Mode::BlackHole);
+  const auto config = redis_config(hole.url());
+  CacheFactory f(config);
+  const auto start = Clock::now();
+  auto cache = f.create();
+  const auto elapsed = Clock::now() - start;
+  EXPECT_EQ(cache->backend(), "simple");
+  EXPECT_TRUE(f.report().fell_back);
+  EXPECT_TRUE(contains(lower(f.report().reason), "timeout")) << f.report().reason;
+  EXPECT_LT(elapsed, generous_bound(config));
+  EXPECT_GE(hole.connections_accepted(), 1);
+}
+
+TEST(CacheFactory, GarbageServerFallsBack) {
+  cachet::test::FakeServer garbage(cachet::test::FakeServer::Mode::Garbage);
+  const auto config = redis_config(garbage.url());
+  CacheFactory f(config);
+  const auto start = Clock::now();
+  auto cache = f.create();
+  EXPECT_LT(Clock::now() - start, generous_bound(config));
+  EXPECT_EQ(cache->backend(), "simple");
+  EXPECT_TRUE(f.report().fell_back);
+  EXPECT_FALSE(f.report().reason.empty());
+}
+
+TEST(CacheFactory, WrongPasswordFallsBackAndSaysWhy) {
+  REQUIRE_REDIS();
+  cachet::test::RedisServer::Options opts;
+  opts.args = {"--requirepass", "right-pass-9"};
+  opts.password = "right-pass-9";
+  cachet::test::RedisServer server(opts);
+  const std::string host = "127.0.0.1:" + std::to_string(server.port());
+
+  LogCapture log;
+  CacheFactory wrong(redis_config("redis://:wrong-pass-7@" + host + "/0"));
+  auto cache = wrong.create();
+  EXPECT_EQ(cache->backend(), "simple");
+  EXPECT_TRUE(wrong.report().fell_back);
+  const std::string reason = wrong.report().reason;
+  EXPECT_TRUE(contains(reason, "WRONGPASS") || contains(reason, "NOAUTH") || contains(reason, "invalid password"))
+      << reason;
+  EXPECT_FALSE(contains(reason, "wrong-pass-7")) << reason;
+  EXPECT_EQ(wrong.report().target, "redis://:***@" + host + "/0");
+  EXPECT_FALSE(contains(log.text(), "wrong-pass-7")) << log.text();
+
+  CacheFactory missing(redis_config("redis://" + host + "/0"));
+  missing.create();
+  EXPECT_TRUE(missing.report().fell_back);
+  EXPECT_TRUE(contains(missing.report().reason, "NOAUTH")) << missing.report().reason;
+
+  CacheFactory right(redis_config("redis://:right-pass-9@" + host + "/0"));
+  EXPECT_EQ(right.create()->backend(), "redis") << right.report().reason;
+}
+
+TEST(CacheFactory, ServerRefusingWritesFallsBack) {
+  REQUIRE_REDIS();
+  cachet::test::RedisServer server;
+  ASSERT_EQ(server.command({"CONFIG", "SET", "maxmemory-policy", "noeviction"}), "OK");
+  ASSERT_EQ(server.command({"CONFIG", "SET", "maxmemory", "1"}), "OK");
+  CacheFactory f(redis_config(server.url()));
+  auto cache = f.create();
+  EXPECT_EQ(cache->backend(), "simple");
+  EXPECT_TRUE(contains(f.report().reason, "OOM")) << f.report().reason;
+}
+
+TEST(CacheFactory, NoneModeThrowsBackendError) {
+  const int port = cachet::test::free_loopback_port();
+  CacheFactory f(redis_config("redis://127.0.0.1:" + std::to_string(port) + "/0", {{"CACHE_FALLBACK", "none"}}));
+  try {
+    f.create();
+    ADD_FAILURE() << "create() did not throw in none mode";
+  } catch (const cachet::BackendError& e) {
+    EXPECT_EQ(e.kind(), cachet::ErrorKind::connection);
+    EXPECT_TRUE(contains(lower(e.what()), "refused")) << e.what();
+    EXPECT_TRUE(contains(e.what(), "CACHE_FALLBACK=none")) << e.what();
+  }
+  // The report is filled before the throw.
+  EXPECT_EQ(f.report().requested, "redis");
+  EXPECT_EQ(f.report().backend, "");
+  EXPECT_FALSE(f.report().fell_back);
+  EXPECT_EQ(f.report().fallback, FallbackMode::none);
+  EXPECT_TRUE(contains(lower(f.report().reason), "refused"));
+}
+
+TEST(CacheFactory, NoneModeWithLiveRedisGivesRedis) {
+  REQUIRE_REDIS();
+  cachet::test::RedisServer server;
+  CacheFactory f(redis_config(server.url(), {{"CACHE_FALLBACK", "none"}}));
+  EXPECT_EQ(f.create()->backend(), "redis");
+  EXPECT_FALSE(f.report().fell_back);
+}
+
+// Runtime fallback goes through one function that issue #5 replaces with the
+// FallbackCache wrapper; until then it is refused clearly.
+TEST(CacheFactory, RuntimeModeIsRefusedInThisBuild) {
+  const int port = cachet::test::free_loopback_port();
+  CacheFactory f(redis_config("redis://127.0.0.1:" + std::to_string(port) + "/0", {{"CACHE_FALLBACK", "runtime"}}));
+  try {
+    f.create();
+    ADD_FAILURE() << "create() accepted runtime mode";
+  } catch (const cachet::ConfigError& e) {
+    EXPECT_STREQ(e.what(), "CACHE_FALLBACK=runtime is not available in this build");
+  }
+  // Runtime mode only matters for redis: other types build as usual.
+  CacheFactory simple(CacheConfig::from_map({{"CACHE_FALLBACK", "runtime"}}));
+  EXPECT_EQ(simple.create()->backend(), "simple");
+}
+
+TEST(CacheFactory, ProductionRule) {
+  CacheConfig c;
+  c.type = cachet::CacheType::redis;
+  c.environment = "production";
+  try {
+    CacheFactory f(c);
+    ADD_FAILURE() << "CacheFactory accepted redis in production without REDIS_URL";
+  } catch (const cachet::ConfigError& e) {
+    EXPECT_STREQ(e.what(), "REDIS_URL must be set when CACHE_TYPE=redis in production");
+  }
+  try {
+    cachet::create_cache(c);
+    ADD_FAILURE() << "create_cache accepted redis in production without REDIS_URL";
+  } catch (const cachet::ConfigError& e) {
+    EXPECT_STREQ(e.what(), "REDIS_URL must be set when CACHE_TYPE=redis in production");
+  }
+}
+
+TEST(CacheFactory, ConvenienceFunctions) {
+  REQUIRE_REDIS();
+  cachet::test::RedisServer server;
+  auto cache = cachet::create_cache(redis_config(server.url()));
+  EXPECT_EQ(cache->backend(), "redis");
+
+  // create_cache_with_fallback never throws for an unreachable Redis, even in none mode.
+  const int port = cachet::test::free_loopback_port();
+  cachet::FactoryReport report;
+  auto fallback = cachet::create_cache_with_fallback(
+      redis_config("redis://127.0.0.1:" + std::to_string(port) + "/0", {{"CACHE_FALLBACK", "none"}}), &report);
+  EXPECT_EQ(fallback->backend(), "simple");
+  EXPECT_TRUE(report.fell_back);
+  EXPECT_EQ(report.fallback, FallbackMode::startup);
+  EXPECT_TRUE(contains(report.to_string(), "fell_back=yes")) << report.to_string();
+  EXPECT_TRUE(contains(report.to_string(), "requested=redis backend=simple")) << report.to_string();
+
+  EXPECT_THROW(cachet::create_cache(redis_config("redis://127.0.0.1:" + std::to_string(port) + "/0",
+                                                 {{"CACHE_FALLBACK", "none"}})),
+               cachet::BackendError);
+}
