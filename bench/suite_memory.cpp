@@ -1,0 +1,164 @@
+// The in-memory throughput suite: SimpleCache against the locked LRU (P4),
+// SimpleCache with TTLs against itself without (P7), over get/set mixes and
+// Zipf exponents, on every requested thread count.
+#include <cachet/simple_cache.hpp>
+
+#include <chrono>
+#include <cstdio>
+#include <memory>
+#include <thread>
+
+#include "lru.hpp"
+#include "suites.hpp"
+#include "workload.hpp"
+
+namespace cachet::bench {
+namespace {
+
+// One thread's loop over its trace. Checks `stop` every 32 requests.
+template <class CacheT>
+Counts run_trace(CacheT& cache, const std::vector<Op>& trace, const KeySet& keys, std::string_view value,
+                 Gate& gate, const std::atomic<bool>& stop) {
+  Counts c;
+  std::uint64_t bytes = 0;
+  std::size_t i = 0;
+  const std::size_t len = trace.size();  // a multiple of 32
+  gate.arrive_and_wait();
+  while (!stop.load(std::memory_order_relaxed)) {
+    for (int j = 0; j < 32; ++j, ++i) {
+      const Op op = trace[i];
+      const auto key = keys[op_key(op)];
+      if (op_is_set(op)) {
+        cache.set(key, value);
+      } else {
+        ++c.gets;
+        if (auto v = cache.get(key)) {
+          ++c.hits;
+          bytes += v->size();
+        }
+      }
+    }
+    if (i == len) i = 0;
+    c.units += 32;
+  }
+  g_sink.fetch_add(bytes, std::memory_order_relaxed);
+  return c;
+}
+
+std::string fmt_s(double s) {
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "%g", s);
+  return buf;
+}
+
+}  // namespace
+
+void memory_suite(const Options& o, Report& report) {
+  report.section("In-memory throughput: SimpleCache vs std::mutex + unordered_map + list LRU (P4, P7)");
+  const std::size_t nkeys = 100'000;
+  const std::size_t trace_len = std::size_t{1} << (o.quick ? 18 : 20);
+  const KeySet keys(nkeys);
+  const auto perm = scramble(nkeys, 0xC0FFEE);
+  const std::string value = make_value(100, 1);
+
+  SimpleCacheOptions plain;
+  plain.max_items = 2 * nkeys;          // every key fits: the hit path is measured
+  plain.max_bytes = std::size_t{1} << 30;
+  plain.default_timeout = Ttl::never();
+  SimpleCacheOptions with_ttl = plain;
+  with_ttl.default_timeout = std::chrono::hours(1);  // every entry has a TTL; none expires during the run
+
+  auto simple = std::make_unique<SimpleCache>(plain);
+  auto simple_ttl = std::make_unique<SimpleCache>(with_ttl);
+  LockedLru lru(2 * nkeys);
+  for (std::size_t r = 0; r < nkeys; ++r) {  // pre-fill, coldest first
+    const auto key = keys[perm[nkeys - 1 - r]];
+    simple->set(key, value);
+    simple_ttl->set(key, value);
+    lru.set(key, value);
+  }
+  char buf[256];
+  std::snprintf(buf, sizeof buf,
+                "%zu keys (%zu B) x 100 B values, all pre-filled; max_items %zu; traces of %zu requests per thread",
+                nkeys, keys.width(), 2 * nkeys, trace_len);
+  report.note(buf);
+  report.note("P7: the SimpleCache 'ttl' has default_timeout 1 h, so every entry carries a TTL; 'simple' has none");
+
+  struct Mix {
+    const char* name;
+    double set_fraction;
+  };
+  const Mix mixes[] = {{"90/10", 0.10}, {"70/30", 0.30}};
+  std::vector<double> exponents = {0.7, 0.9, 0.99, 1.2};
+  if (o.quick) exponents = {0.99};
+
+  for (const auto& mix : mixes) {
+    for (double s : exponents) {
+      const bool headline = mix.set_fraction == 0.10 && s == 0.99;  // P4 and P7
+      int max_threads = 1;
+      for (int t : o.threads) max_threads = std::max(max_threads, t);
+      std::vector<std::vector<Op>> traces;
+      for (int t = 0; t < max_threads; ++t)
+        traces.push_back(zipf_trace(trace_len, s, perm, mix.set_fraction, 1000 + 17 * t + static_cast<std::uint64_t>(s * 100)));
+      const std::string workload = std::string("mem ") + mix.name + " zipf" + fmt_s(s);
+
+      for (int threads : o.threads) {
+        auto contender = [&](auto& cache) {
+          return [&, threads]() {
+            return run_timed(threads, o.seconds, [&](int t, Gate& gate, const std::atomic<bool>& stop) {
+              return run_trace(cache, traces[static_cast<std::size_t>(t)], keys, value, gate, stop);
+            });
+          };
+        };
+        std::vector<std::function<Measurement()>> fns = {contender(*simple), contender(lru)};
+        if (headline) fns.push_back(contender(*simple_ttl));
+        const auto samples = interleaved(o.rounds, fns);
+        report.throughput(workload, "SimpleCache", threads, samples[0], "ops/s");
+        report.throughput(workload, "LockedLRU", threads, samples[1], "ops/s");
+        if (headline) {
+          report.throughput(workload, "SimpleCache+TTL", threads, samples[2], "ops/s");
+          const auto t = std::to_string(threads);
+          if (threads == 1 || threads == 2) {
+            // On a shared machine the threads may not get a core each; then
+            // this is not a scaling measurement, and the table says so.
+            Sample cores;
+            cores.rates = samples[0].cores;
+            std::string caveat;
+            if (cores.median() < 0.8 * threads) {
+              char c[96];
+              std::snprintf(c, sizeof c, " [threads got only %.2f cores: not a valid scaling measurement]", cores.median());
+              caveat = c;
+              report.note("WARNING:" + caveat);
+            }
+            report.ratio({"P4_simple_" + t + "t_vs_lru_" + t + "t", paired_ratio(samples[0], samples[1]),
+                          threads == 1 ? 1.5 : 4.0, Better::higher,
+                          "SimpleCache / locked LRU, 90/10 Zipf 0.99, " + t + " thread(s)" + caveat});
+            report.ratio({"P7_ttl_vs_nottl_" + t + "t", paired_ratio(samples[2], samples[0]), 0.9, Better::higher,
+                          "SimpleCache all-TTL / no-TTL, same workload, " + t + " thread(s)"});
+          }
+        }
+      }
+    }
+  }
+
+  // P7, second half: expired entries are never returned.
+  {
+    SimpleCacheOptions opt = plain;
+    opt.max_items = 50'000;
+    SimpleCache cache(opt);
+    const std::size_t n = 20'000;
+    for (std::size_t i = 0; i < n; ++i) cache.set(keys[i], value, std::chrono::milliseconds(30));
+    std::this_thread::sleep_for(std::chrono::milliseconds(60));
+    std::size_t returned = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+      if (cache.get(keys[i])) ++returned;
+      if (cache.contains(keys[i])) ++returned;
+    }
+    const auto many = cache.get_many(std::vector<std::string>{std::string(keys[0]), std::string(keys[1])});
+    for (const auto& v : many) returned += v.has_value();
+    report.ratio({"P7_expired_returned", static_cast<double>(returned), 0, Better::lower,
+                  "entries returned by get/contains/get_many after their 30 ms TTL (of 20000 + 2)"});
+  }
+}
+
+}  // namespace cachet::bench

@@ -1,0 +1,245 @@
+// The Redis suite: RedisCache against raw hiredis on the same server (P1-P3).
+#include <cachet/redis_cache.hpp>
+
+#include <cstdio>
+#include <map>
+#include <memory>
+#include <set>
+
+#include "raw_redis.hpp"
+#include "suites.hpp"
+#include "workload.hpp"
+
+namespace cachet::bench {
+namespace {
+
+constexpr const char* kPrefix = "bench:";
+
+RedisOptions cache_options(const Options& o, int pool) {
+  RedisOptions ro;
+  ro.host = o.redis_host;
+  ro.port = o.redis_port;
+  ro.key_prefix = kPrefix;
+  ro.default_timeout = Ttl::never();  // the raw loop sends plain SET key value
+  ro.pool_size = pool;
+  ro.socket_timeout = std::chrono::milliseconds(2000);
+  ro.pool_wait_timeout = std::chrono::milliseconds(5000);
+  return ro;
+}
+
+// Which commands (and how many of each) one call of `fn` sends.
+template <class Fn>
+std::map<std::string, long long> commands_of(RawRedis& admin, Fn&& fn) {
+  auto before = admin.command_calls();
+  fn();
+  auto after = admin.command_calls();
+  std::map<std::string, long long> diff;
+  for (const auto& [name, calls] : after) {
+    long long d = calls - (before.count(name) ? before[name] : 0);
+    if (name == "info") d -= 1;  // the second INFO itself
+    if (d > 0) diff[name] = d;
+  }
+  return diff;
+}
+
+std::string describe(const std::map<std::string, long long>& cmds) {
+  std::string s;
+  for (const auto& [name, n] : cmds) s += (s.empty() ? "" : ", ") + std::to_string(n) + " x " + name;
+  return s.empty() ? "nothing" : s;
+}
+
+}  // namespace
+
+void redis_suite(const Options& o, Report& report) {
+  report.section("Redis: RedisCache vs raw hiredis, same server, same keys (P1, P2, P3)");
+  const std::size_t nkeys = 100'000;
+  const KeySet keys(nkeys);               // what the cache is given (it adds the prefix)
+  const KeySet raw_keys(nkeys, kPrefix);  // what the raw loop sends
+  const auto perm = scramble(nkeys, 0xBEEF);
+  const std::string value = make_value(100, 2);
+
+  RawRedis admin(o.redis_host, o.redis_port);
+  admin.command({"FLUSHALL"});
+  {
+    std::vector<std::pair<std::string_view, std::string_view>> batch;
+    for (std::size_t i = 0; i < nkeys; ++i) {
+      batch.emplace_back(raw_keys[i], value);
+      if (batch.size() == 1000) {
+        admin.pipelined_set(batch);
+        batch.clear();
+      }
+    }
+  }
+  char buf[256];
+  std::snprintf(buf, sizeof buf,
+                "redis-server %s:%d, %zu keys pre-filled (%zu B keys incl. prefix '%s', 100 B values); Zipf 0.99",
+                o.redis_host.c_str(), o.redis_port, nkeys, raw_keys.width(), kPrefix);
+  report.note(buf);
+
+  const std::size_t trace_len = 1 << 16;
+  const std::vector<Op> gets = zipf_trace(trace_len, 0.99, perm, 0.0, 11);
+
+  // --- P1: single operations, one thread ---------------------------------
+  auto cache1 = std::make_unique<RedisCache>(cache_options(o, 1));
+  auto loop = [&](bool is_set, auto&& op_cache, auto&& op_raw, bool use_cache) {
+    return [&, is_set, use_cache]() {
+      return run_timed(1, o.seconds, [&](int, Gate& gate, const std::atomic<bool>& stop) {
+        std::unique_ptr<RawRedis> raw;
+        if (!use_cache) raw = std::make_unique<RawRedis>(o.redis_host, o.redis_port);
+        Counts c;
+        std::size_t i = 0;
+        gate.arrive_and_wait();
+        while (!stop.load(std::memory_order_relaxed)) {
+          const auto id = op_key(gets[i]);
+          if (++i == trace_len) i = 0;
+          bool hit = use_cache ? op_cache(keys[id]) : op_raw(*raw, raw_keys[id]);
+          if (!is_set) {
+            ++c.gets;
+            c.hits += hit;
+          }
+          ++c.units;
+        }
+        return c;
+      });
+    };
+  };
+  auto cache_get = [&](std::string_view k) { return cache1->get(k).has_value(); };
+  auto raw_get = [&](RawRedis& r, std::string_view k) { return r.get(k).has_value(); };
+  auto cache_set = [&](std::string_view k) { return cache1->set(k, value, Ttl::never()); };
+  auto raw_set = [&](RawRedis& r, std::string_view k) {
+    r.set(k, value);
+    return true;
+  };
+
+  report.note("RedisCache.set sends: " + describe(commands_of(admin, [&] { cache1->set(keys[0], value, Ttl::never()); })) +
+              "; get sends: " + describe(commands_of(admin, [&] { cache1->get(keys[0]); })));
+  auto p1get = interleaved(o.rounds, {loop(false, cache_get, raw_get, true), loop(false, cache_get, raw_get, false)});
+  report.throughput("redis GET", "RedisCache", 1, p1get[0], "ops/s");
+  report.throughput("redis GET", "raw hiredis", 1, p1get[1], "ops/s");
+  report.ratio({"P1_get_vs_raw", paired_ratio(p1get[0], p1get[1]), 0.95, Better::higher,
+                "RedisCache::get / raw hiredis GET loop, 1 thread"});
+  auto p1set = interleaved(o.rounds, {loop(true, cache_set, raw_set, true), loop(true, cache_set, raw_set, false)});
+  report.throughput("redis SET", "RedisCache", 1, p1set[0], "ops/s");
+  report.throughput("redis SET", "raw hiredis", 1, p1set[1], "ops/s");
+  report.ratio({"P1_set_vs_raw", paired_ratio(p1set[0], p1set[1]), 0.95, Better::higher,
+                "RedisCache::set / raw hiredis SET loop, 1 thread"});
+
+  // --- P2: batches of 100 ---------------------------------------------------
+  const std::size_t batch = 100, nbatches = 256;
+  std::vector<Cache::KeyList> key_batches(nbatches), raw_key_batches(nbatches);
+  std::vector<Cache::ItemList> item_batches(nbatches), raw_item_batches(nbatches);
+  for (std::size_t b = 0; b < nbatches; ++b) {
+    for (std::size_t j = 0; j < batch; ++j) {
+      const auto id = op_key(gets[(b * batch + j) % trace_len]);
+      key_batches[b].push_back(keys[id]);
+      raw_key_batches[b].push_back(raw_keys[id]);
+      item_batches[b].emplace_back(keys[id], value);
+      raw_item_batches[b].emplace_back(raw_keys[id], value);
+    }
+  }
+  // The baseline sends the same commands as RedisCache: find out which.
+  const auto get_cmds = commands_of(admin, [&] { cache1->get_many(key_batches[0]); });
+  const auto set_cmds = commands_of(admin, [&] { cache1->set_many(item_batches[0], Ttl::never()); });
+  const bool get_uses_mget = get_cmds.count("mget") > 0;
+  const bool set_uses_mset = set_cmds.count("mset") > 0;
+  report.note("RedisCache.get_many(100) sends: " + describe(get_cmds) + " -> baseline: " +
+              (get_uses_mget ? "one raw MGET" : "100 raw GETs, pipelined"));
+  report.note("RedisCache.set_many(100) sends: " + describe(set_cmds) + " -> baseline: " +
+              (set_uses_mset ? "one raw MSET" : "100 raw SETs, pipelined"));
+
+  auto batch_loop = [&](bool is_set, bool use_cache) {
+    return [&, is_set, use_cache]() {
+      return run_timed(1, o.seconds, [&](int, Gate& gate, const std::atomic<bool>& stop) {
+        std::unique_ptr<RawRedis> raw;
+        if (!use_cache) raw = std::make_unique<RawRedis>(o.redis_host, o.redis_port);
+        std::vector<std::optional<std::string>> out;
+        Counts c;
+        std::size_t b = 0;
+        gate.arrive_and_wait();
+        while (!stop.load(std::memory_order_relaxed)) {
+          if (is_set) {
+            if (use_cache) cache1->set_many(item_batches[b], Ttl::never());
+            else if (set_uses_mset) raw->mset(raw_item_batches[b]);
+            else raw->pipelined_set(raw_item_batches[b]);
+          } else {
+            std::size_t hits = 0;
+            if (use_cache) {
+              for (const auto& v : cache1->get_many(key_batches[b])) hits += v.has_value();
+            } else {
+              hits = get_uses_mget ? raw->mget(raw_key_batches[b], out) : raw->pipelined_get(raw_key_batches[b], out);
+            }
+            c.gets += batch;
+            c.hits += hits;
+          }
+          c.units += batch;
+          if (++b == nbatches) b = 0;
+        }
+        return c;
+      });
+    };
+  };
+  auto p2get = interleaved(o.rounds, {batch_loop(false, true), batch_loop(false, false)});
+  report.throughput("redis get_many(100)", "RedisCache", 1, p2get[0], "keys/s");
+  report.throughput("redis get_many(100)", get_uses_mget ? "raw MGET" : "raw pipeline", 1, p2get[1], "keys/s");
+  auto p2set = interleaved(o.rounds, {batch_loop(true, true), batch_loop(true, false)});
+  report.throughput("redis set_many(100)", "RedisCache", 1, p2set[0], "keys/s");
+  report.throughput("redis set_many(100)", set_uses_mset ? "raw MSET" : "raw pipeline", 1, p2set[1], "keys/s");
+  report.ratio({"P2_get_many_vs_pipeline", paired_ratio(p2get[0], p2get[1]), 0.9, Better::higher,
+                "RedisCache::get_many(100) / the same commands in raw hiredis, keys/s"});
+  report.ratio({"P2_set_many_vs_pipeline", paired_ratio(p2set[0], p2set[1]), 0.9, Better::higher,
+                "RedisCache::set_many(100) / the same commands in raw hiredis, keys/s"});
+  report.ratio({"P2_get_many_vs_single_get", p2get[0].center() / p1get[0].center(), 5.0, Better::higher,
+                "RedisCache keys/s: get_many(100) / single get"});
+  report.ratio({"P2_set_many_vs_single_set", p2set[0].center() / p1set[0].center(), 5.0, Better::higher,
+                "RedisCache keys/s: set_many(100) / single set"});
+  if (const auto errors = cache1->stats().errors)
+    report.note("WARNING: RedisCache reported " + std::to_string(errors) + " errors in P1/P2");
+  cache1.reset();
+
+  // --- P3: T threads, pool of T vs T raw connections, 90/10 mix ---------------
+  std::set<int> tset = {1, 2, 8};
+  for (int t : o.threads) tset.insert(t);
+  std::vector<std::vector<Op>> traces;
+  for (int t = 0; t < *tset.rbegin(); ++t) traces.push_back(zipf_trace(trace_len, 0.99, perm, 0.10, 500 + t));
+  for (int threads : tset) {
+    auto cache = std::make_unique<RedisCache>(cache_options(o, threads));
+    auto mixed = [&, threads](bool use_cache) {
+      return [&, threads, use_cache]() {
+        return run_timed(threads, o.seconds, [&](int t, Gate& gate, const std::atomic<bool>& stop) {
+          std::unique_ptr<RawRedis> raw;
+          if (!use_cache) raw = std::make_unique<RawRedis>(o.redis_host, o.redis_port);
+          const auto& trace = traces[static_cast<std::size_t>(t)];
+          Counts c;
+          std::size_t i = 0;
+          gate.arrive_and_wait();
+          while (!stop.load(std::memory_order_relaxed)) {
+            const Op op = trace[i];
+            if (++i == trace_len) i = 0;
+            const auto id = op_key(op);
+            if (op_is_set(op)) {
+              if (use_cache) cache->set(keys[id], value, Ttl::never());
+              else raw->set(raw_keys[id], value);
+            } else {
+              ++c.gets;
+              c.hits += use_cache ? cache->get(keys[id]).has_value() : raw->get(raw_keys[id]).has_value();
+            }
+            ++c.units;
+          }
+          return c;
+        });
+      };
+    };
+    auto s = interleaved(o.rounds, {mixed(true), mixed(false)});
+    report.throughput("redis 90/10 zipf0.99", "RedisCache", threads, s[0], "ops/s");
+    report.throughput("redis 90/10 zipf0.99", "raw hiredis", threads, s[1], "ops/s");
+    if (threads == 2 || threads == 8) {
+      const auto t = std::to_string(threads);
+      report.ratio({"P3_redis_" + t + "t_vs_raw_" + t + "t", paired_ratio(s[0], s[1]), 0.8, Better::higher,
+                    "RedisCache with pool " + t + " on " + t + " threads / " + t + " raw connections, 90/10"});
+    }
+    const auto st = cache->stats();
+    if (st.errors) report.note("WARNING: RedisCache reported " + std::to_string(st.errors) + " errors");
+  }
+}
+
+}  // namespace cachet::bench

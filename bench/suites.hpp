@@ -1,0 +1,30 @@
+// bench/suites.hpp — the benchmark suites and their shared options.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "harness.hpp"
+
+namespace cachet::bench {
+
+struct Options {
+  bool quick = false;
+  int rounds = 15;                // measured rounds per contender (plus one warm-up)
+  double seconds = 0.08;          // wall time per measurement
+  std::vector<int> threads{1, 2};  // thread counts for the in-memory matrix (P4 needs 1 and 2)
+  std::string redis_host = "127.0.0.1";
+  int redis_port = 0;             // 0: skip the Redis suite
+  std::string self_exe;           // this binary, for child processes (P6)
+};
+
+void memory_suite(const Options& o, Report& report);     // P4, P7 and the throughput matrix
+void redis_suite(const Options& o, Report& report);      // P1, P2, P3
+void miss_ratio_suite(const Options& o, Report& report);  // P5
+void rss_suite(const Options& o, Report& report);        // P6 (runs children)
+/// Child process of rss_suite: prints one line of results; returns the exit code.
+int rss_child(const std::string& mode, bool quick);
+/// The Zipf sampler against the exact pmf; returns 0 when it passes.
+int zipf_selfcheck();
+
+}  // namespace cachet::bench
