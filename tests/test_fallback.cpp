@@ -58,9 +58,11 @@ cachet::FallbackOptions breaker_opts() {
 
 struct Harness {
   std::string prefix = cachet::test::unique_prefix();
-  std::unique_ptr<FallbackCache> cache;
   std::mutex mu;
   std::vector<std::pair<BreakerState, BreakerState>> changes;
+  // Declared last, destroyed first: its prober thread calls on_state_change,
+  // which writes `changes` under `mu` (found by TSan).
+  std::unique_ptr<FallbackCache> cache;
 
   void build(int port, cachet::FallbackOptions f = breaker_opts()) {
     f.on_state_change = [this](BreakerState from, BreakerState to) {

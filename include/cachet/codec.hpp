@@ -77,9 +77,16 @@ struct Codec<T, std::enable_if_t<std::is_floating_point_v<T>>> {
   }
   static std::optional<T> decode(std::string_view s) {
     if (s.empty()) return std::nullopt;
+    // libstdc++ 12 parses long double with strtold, which reads past the end of
+    // an unterminated buffer for "inf"/"nan" (found by tests/fuzz/fuzz_codec):
+    // give it a NUL-terminated copy.
+    std::string terminated;
+    if constexpr (std::is_same_v<T, long double>) terminated.assign(s.data(), s.size());
+    const char* first = terminated.empty() ? s.data() : terminated.data();
+    const char* last = first + s.size();
     T v{};
-    auto r = std::from_chars(s.data(), s.data() + s.size(), v);
-    if (r.ec != std::errc() || r.ptr != s.data() + s.size()) return std::nullopt;
+    auto r = std::from_chars(first, last, v);
+    if (r.ec != std::errc() || r.ptr != last) return std::nullopt;
     return v;
   }
 };

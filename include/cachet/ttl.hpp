@@ -77,7 +77,8 @@ class Ttl {
     if (d == d.zero()) return kNever;
     // Compare in floating point so that huge durations (hours::max()) cannot overflow.
     const long double ms = duration<long double, std::milli>(d).count();
-    const auto max_ms = static_cast<long double>(std::numeric_limits<std::int64_t>::max() / 2);
+    constexpr std::int64_t kMaxMs = std::numeric_limits<std::int64_t>::max() / 2;
+    const auto max_ms = static_cast<long double>(kMaxMs);
     if (ms >= max_ms) return static_cast<std::int64_t>(max_ms);
     auto whole = std::chrono::ceil<std::chrono::milliseconds>(
         std::chrono::duration_cast<duration<long double, std::milli>>(d)).count();

@@ -164,7 +164,8 @@ std::string Cache::get_or_set_erased(std::string_view key, std::string (*call)(v
   auto [flight, leader] = core_->flights.join(k);
   if (!leader) {
     std::unique_lock<std::mutex> lock(flight->mu);
-    flight->cv.wait(lock, [&] { return flight->done; });
+    // (not [&]: capturing a structured binding is C++20; clang rejects it in C++17)
+    flight->cv.wait(lock, [&f = *flight] { return f.done; });
     if (flight->error) std::rethrow_exception(flight->error);
     return *flight->value;
   }

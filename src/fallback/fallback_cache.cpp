@@ -465,7 +465,7 @@ std::unique_ptr<Cache> make_primary(RedisOptions o) {
 }  // namespace
 
 FallbackCache::FallbackCache(RedisOptions primary, SimpleCacheOptions secondary, FallbackOptions options)
-    : FallbackCache(make_primary(std::move(primary)), std::make_unique<SimpleCache>(secondary), std::move(options)) {}
+    : FallbackCache(make_primary(std::move(primary)), std::make_unique<SimpleCache>(std::move(secondary)), std::move(options)) {}
 
 FallbackCache::FallbackCache(std::unique_ptr<Cache> primary, std::unique_ptr<Cache> secondary, FallbackOptions options)
     : impl_(std::make_unique<Impl>(*this, std::move(primary), std::move(secondary), std::move(options))) {

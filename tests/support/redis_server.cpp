@@ -2,7 +2,9 @@
 
 #include <gtest/gtest.h>
 #include <hiredis/hiredis.h>
+#include <fcntl.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -139,9 +141,24 @@ bool RedisServer::try_start_once() {
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
 
+  const pid_t parent = ::getpid();
   pid_t pid = ::fork();
   if (pid < 0) throw std::runtime_error("RedisServer: fork failed");
   if (pid == 0) {
+    // When the test process dies without running destructors (a sanitizer
+    // abort, a crash), the server must not outlive it: it would keep ctest's
+    // output pipe open and ctest would wait for it until the test's TIMEOUT.
+    // So: killed with the forking thread (servers are started from the test's
+    // main thread), and no inherited stdio (redis logs to --logfile).
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (::getppid() != parent) ::_exit(127);
+    const int devnull = ::open("/dev/null", O_RDWR);
+    if (devnull >= 0) {
+      ::dup2(devnull, 0);
+      ::dup2(devnull, 1);
+      ::dup2(devnull, 2);
+      if (devnull > 2) ::close(devnull);
+    }
     ::execv(argv[0], argv.data());
     ::_exit(127);
   }
