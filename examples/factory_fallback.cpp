@@ -5,9 +5,11 @@
 //
 // It asks for Redis on a loopback port where nothing listens. The factory's
 // probe (connect, SET/GET/DEL a test key) fails at once with "connection
-// refused"; with CACHE_FALLBACK=startup (the default) the factory builds the
-// in-memory SimpleCache instead, logs one warning, and its report says why.
-// With CACHE_FALLBACK=none the same situation is an error.
+// refused". With CACHE_FALLBACK=runtime (the default) the factory returns the
+// fail-safe FallbackCache serving from memory, which would move to Redis by
+// itself once Redis answered; with CACHE_FALLBACK=startup it builds a plain
+// in-memory SimpleCache for good. Both log one warning and say why in their
+// report. With CACHE_FALLBACK=none the same situation is an error.
 #include <cachet/cachet.hpp>
 
 #include <arpa/inet.h>
@@ -49,12 +51,15 @@ int main() {
   // The same keys an application would put in its environment.
   auto config = cachet::CacheConfig::from_map({{"CACHE_TYPE", "redis"}, {"REDIS_URL", url}});
 
-  std::printf("CACHE_FALLBACK=startup (default):\n");
-  cachet::CacheFactory factory(config);
-  auto cache = factory.create();  // never throws for an unreachable Redis in this mode
-  print(factory.report());
-  cache->set("still", "works");
-  std::printf("  the service keeps running: get(\"still\") -> %s\n\n", cache->get("still").value_or("(miss)").c_str());
+  for (const auto mode : {cachet::FallbackMode::runtime, cachet::FallbackMode::startup}) {
+    std::printf("CACHE_FALLBACK=%s%s:\n", cachet::to_string(mode), mode == cachet::FallbackMode::runtime ? " (default)" : "");
+    config.fallback = mode;
+    cachet::CacheFactory factory(config);
+    auto cache = factory.create();  // never throws for an unreachable Redis in these modes
+    print(factory.report());
+    cache->set("still", "works");
+    std::printf("  the service keeps running: get(\"still\") -> %s\n\n", cache->get("still").value_or("(miss)").c_str());
+  }
 
   std::printf("CACHE_FALLBACK=none:\n");
   config.fallback = cachet::FallbackMode::none;

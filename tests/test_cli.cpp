@@ -119,6 +119,7 @@ class Cli : public ::testing::Test {
 Env redis_env(const std::string& url, Env extra = {}) {
   Env e = {{"CACHE_TYPE", "redis"},
            {"REDIS_URL", url},
+           {"CACHE_FALLBACK", "startup"},
            {"CACHE_REDIS_CONNECT_TIMEOUT", "200"},
            {"CACHE_REDIS_SOCKET_TIMEOUT", "300"}};
   for (auto& [k, v] : extra) e[k] = v;
@@ -257,10 +258,25 @@ TEST_F(Cli, ConfigurationErrorsExitTwo) {
   EXPECT_EQ(r.exit_code, 2) << show(r);
   EXPECT_TRUE(contains(r.err, "CACHE_THRESHOLD is set to an empty string")) << show(r);
 
-  const int port = cachet::test::free_loopback_port();
-  r = run_cli({"probe"}, redis_env("redis://127.0.0.1:" + std::to_string(port) + "/0", {{"CACHE_FALLBACK", "runtime"}}));
+  r = run_cli({"probe"}, {{"CACHE_FALLBACK", "sometimes"}});
   EXPECT_EQ(r.exit_code, 2) << show(r);
-  EXPECT_TRUE(contains(r.err, "CACHE_FALLBACK=runtime")) << show(r);
+  EXPECT_TRUE(contains(r.err, "CACHE_FALLBACK")) << show(r);
+  EXPECT_TRUE(contains(r.err, "runtime, startup or none")) << show(r);
+}
+
+TEST_F(Cli, RuntimeModeReportsTheWrapper) {
+  const int port = cachet::test::free_loopback_port();
+  auto r = run_cli({"probe"}, redis_env("redis://127.0.0.1:" + std::to_string(port) + "/0", {{"CACHE_FALLBACK", "runtime"}}));
+  EXPECT_EQ(r.exit_code, 1) << show(r);
+  EXPECT_TRUE(contains(r.out, "backend:    fallback")) << show(r);
+  EXPECT_TRUE(contains(r.out, "move to Redis by itself")) << show(r);
+
+  REQUIRE_REDIS();
+  cachet::test::RedisServer server;
+  r = run_cli({"probe"}, redis_env(server.url(), {{"CACHE_FALLBACK", "runtime"}}));
+  EXPECT_EQ(r.exit_code, 0) << show(r);
+  EXPECT_TRUE(contains(r.out, "fell back:  no")) << show(r);
+  EXPECT_TRUE(contains(r.out, "runtime fail-safe wrapper")) << show(r);
 }
 
 TEST_F(Cli, ConfigCommandPrintsWithoutConnecting) {

@@ -98,7 +98,7 @@ TEST(CacheConfig, DefaultsFromAnEmptyMap) {
   EXPECT_FALSE(c.redis_connect_timeout.has_value());
   EXPECT_FALSE(c.redis_socket_timeout.has_value());
   EXPECT_FALSE(c.redis_pool_size.has_value());
-  EXPECT_EQ(c.fallback, FallbackMode::startup);
+  EXPECT_EQ(c.fallback, FallbackMode::runtime);
   EXPECT_EQ(c.breaker_threshold, 3);
   EXPECT_EQ(c.breaker_cooldown, 5000ms);
   EXPECT_EQ(c.journal_max, 10'000u);
@@ -347,7 +347,7 @@ TEST(CacheConfig, ToStringIsRedacted) {
   EXPECT_TRUE(contains(s, "CACHE_REDIS_SOCKET_TIMEOUT=750ms")) << s;
   EXPECT_TRUE(contains(s, "CACHE_REDIS_CONNECT_TIMEOUT=250ms")) << s;
   EXPECT_TRUE(contains(s, "CACHE_KEY_PREFIX=\"cachet:\"")) << s;
-  EXPECT_TRUE(contains(s, "CACHE_FALLBACK=startup")) << s;
+  EXPECT_TRUE(contains(s, "CACHE_FALLBACK=runtime")) << s;
   EXPECT_TRUE(contains(s, "production")) << s;
 
   // A query-string password is redacted too, and to_string() does not throw
@@ -436,7 +436,7 @@ TEST(CacheConfigEnv, DefaultsWhenNothingIsSet) {
   const auto c = CacheConfig::from_env();
   EXPECT_EQ(c.type, CacheType::simple);
   EXPECT_EQ(c.default_timeout, cachet::Ttl(300s));
-  EXPECT_EQ(c.fallback, FallbackMode::startup);
+  EXPECT_EQ(c.fallback, FallbackMode::runtime);
   EXPECT_FALSE(c.redis_url_set);
 }
 

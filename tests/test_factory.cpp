@@ -11,6 +11,7 @@
 #include <map>
 #include <sstream>
 #include <string>
+#include <thread>
 
 #include "cachet/cachet.hpp"
 #include "support/net.hpp"
@@ -35,9 +36,11 @@ bool contains(const std::string& haystack, const std::string& needle) {
 }
 
 // A redis config for `url`, with short timeouts so failure tests stay quick.
+// Startup fallback unless `extra` says otherwise (the runtime tests do).
 CacheConfig redis_config(const std::string& url, Map extra = {}) {
   Map m = {{"CACHE_TYPE", "redis"},
            {"REDIS_URL", url},
+           {"CACHE_FALLBACK", "startup"},
            {"CACHE_KEY_PREFIX", cachet::test::unique_prefix()},
            {"CACHE_REDIS_CONNECT_TIMEOUT", "200"},
            {"CACHE_REDIS_SOCKET_TIMEOUT", "300"}};
@@ -299,20 +302,101 @@ TEST(CacheFactory, NoneModeWithLiveRedisGivesRedis) {
   EXPECT_FALSE(f.report().fell_back);
 }
 
-// Runtime fallback goes through one function that issue #5 replaces with the
-// FallbackCache wrapper; until then it is refused clearly.
-TEST(CacheFactory, RuntimeModeIsRefusedInThisBuild) {
-  const int port = cachet::test::free_loopback_port();
-  CacheFactory f(redis_config("redis://127.0.0.1:" + std::to_string(port) + "/0", {{"CACHE_FALLBACK", "runtime"}}));
-  try {
-    f.create();
-    ADD_FAILURE() << "create() accepted runtime mode";
-  } catch (const cachet::ConfigError& e) {
-    EXPECT_STREQ(e.what(), "CACHE_FALLBACK=runtime is not available in this build");
-  }
+TEST(CacheFactory, RuntimeModeIsTheDefault) {
+  EXPECT_EQ(CacheConfig{}.fallback, FallbackMode::runtime);
+  EXPECT_EQ(CacheConfig::from_map({}).fallback, FallbackMode::runtime);
   // Runtime mode only matters for redis: other types build as usual.
   CacheFactory simple(CacheConfig::from_map({{"CACHE_FALLBACK", "runtime"}}));
   EXPECT_EQ(simple.create()->backend(), "simple");
+  EXPECT_FALSE(simple.report().fell_back);
+}
+
+TEST(CacheFactory, RuntimeModeWithLiveRedisWrapsRedis) {
+  REQUIRE_REDIS();
+  cachet::test::RedisServer server;
+  const auto config = redis_config(server.url(), {{"CACHE_FALLBACK", "runtime"}});
+  CacheFactory f(config);
+  LogCapture log;
+  auto cache = f.create();
+  ASSERT_NE(cache, nullptr);
+  EXPECT_EQ(cache->backend(), "fallback");
+  const auto& r = f.report();
+  EXPECT_EQ(r.requested, "redis");
+  EXPECT_EQ(r.backend, "fallback");
+  EXPECT_FALSE(r.fell_back);
+  EXPECT_EQ(r.reason, "");
+  EXPECT_EQ(r.fallback, FallbackMode::runtime);
+  EXPECT_GE(r.probe_time, 1ms);  // the probe still runs
+  auto* wrapper = dynamic_cast<cachet::FallbackCache*>(cache.get());
+  ASSERT_NE(wrapper, nullptr);
+  EXPECT_EQ(wrapper->state(), cachet::BreakerState::closed);
+  // Writes go to Redis, under the configured prefix.
+  EXPECT_TRUE(cache->set("k", "v"));
+  EXPECT_EQ(server.command({"GET", config.key_prefix + "k"}), "v");
+  EXPECT_EQ(server.dbsize(), 1);  // and the probe key is gone
+  EXPECT_EQ(log.text(), "");
+}
+
+TEST(CacheFactory, RuntimeModeWithRedisDownStartsOnMemoryAndMovesToRedis) {
+  REQUIRE_REDIS();
+  const int port = cachet::test::free_loopback_port();
+  const auto config = redis_config("redis://127.0.0.1:" + std::to_string(port) + "/0",
+                                   {{"CACHE_FALLBACK", "runtime"}, {"CACHE_BREAKER_COOLDOWN", "100ms"}});
+  CacheFactory f(config);
+  LogCapture log;
+  auto cache = f.create();
+  ASSERT_NE(cache, nullptr);
+  const auto& r = f.report();
+  EXPECT_EQ(r.backend, "fallback");
+  EXPECT_TRUE(r.fell_back);
+  EXPECT_TRUE(contains(lower(r.reason), "refused")) << r.reason;
+  EXPECT_TRUE(contains(r.to_string(), "fallback=runtime")) << r.to_string();
+  auto* wrapper = dynamic_cast<cachet::FallbackCache*>(cache.get());
+  ASSERT_NE(wrapper, nullptr);
+  EXPECT_NE(wrapper->state(), cachet::BreakerState::closed);
+  EXPECT_EQ(count_of(log.text(), "CACHE_FALLBACK=runtime"), 1u) << log.text();
+
+  // Served from memory meanwhile, and quickly (no connect attempt per call).
+  const auto t0 = std::chrono::steady_clock::now();
+  EXPECT_TRUE(cache->set("early", "1"));
+  EXPECT_EQ(cache->get("early"), std::optional<std::string>("1"));
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 1s);
+
+  // Redis appears on the configured port: the wrapper moves to it by itself
+  // and replays the write made during the outage.
+  cachet::test::RedisServer::Options so;
+  so.port = port;
+  cachet::test::RedisServer server(so);
+  const auto deadline = std::chrono::steady_clock::now() + 15s;
+  while (wrapper->state() != cachet::BreakerState::closed && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(20ms);
+  }
+  ASSERT_EQ(wrapper->state(), cachet::BreakerState::closed);
+  EXPECT_EQ(server.command({"GET", config.key_prefix + "early"}), "1");
+  EXPECT_EQ(cache->get("early"), std::optional<std::string>("1"));
+}
+
+TEST(CacheFactory, RuntimeModeBreakerSettingsReachTheWrapper) {
+  REQUIRE_REDIS();
+  // A threshold of 1 opens the breaker on the first failure after the server dies.
+  cachet::test::RedisServer server;
+  auto config = redis_config(server.url(), {{"CACHE_FALLBACK", "runtime"},
+                                            {"CACHE_BREAKER_THRESHOLD", "1"},
+                                            {"CACHE_BREAKER_COOLDOWN", "90s"}});
+  CacheFactory f(config);
+  auto cache = f.create();
+  auto* wrapper = dynamic_cast<cachet::FallbackCache*>(cache.get());
+  ASSERT_NE(wrapper, nullptr);
+  ASSERT_EQ(wrapper->state(), cachet::BreakerState::closed);
+  server.kill();
+  cache->get("a");  // fails against Redis, served by memory
+  EXPECT_EQ(wrapper->state(), cachet::BreakerState::open);
+  // A cooldown of 90 s (above the default 60 s cap) is honoured: no probe
+  // closes the breaker even after Redis is back.
+  server.start();
+  std::this_thread::sleep_for(300ms);
+  EXPECT_EQ(wrapper->state(), cachet::BreakerState::open);
+  EXPECT_EQ(cache->stats().breaker_trips, 1u);
 }
 
 TEST(CacheFactory, ProductionRule) {

@@ -18,7 +18,7 @@
 //   CACHE_REDIS_CONNECT_TIMEOUT a bare integer = milliseconds, or 250ms, 2s; default: the URL's / 250
 //   CACHE_REDIS_SOCKET_TIMEOUT  same syntax; default: the URL's / 500
 //   CACHE_REDIS_POOL_SIZE       1..1024; default: the URL's / automatic
-//   CACHE_FALLBACK              startup (default) | none | runtime; case-insensitive
+//   CACHE_FALLBACK              runtime (default) | startup | none; case-insensitive
 //   CACHE_BREAKER_THRESHOLD     runtime fallback: failures that open the breaker, default 3
 //   CACHE_BREAKER_COOLDOWN      runtime fallback: bare integer = milliseconds or with a unit, default 5s
 //   CACHE_JOURNAL_MAX           runtime fallback: keys journaled during an outage, default 10000
@@ -87,8 +87,8 @@ struct CACHET_EXPORT CacheConfig {
   std::optional<std::chrono::milliseconds> redis_socket_timeout;
   /// CACHE_REDIS_POOL_SIZE; overrides the URL's pool_size when set. 1..1024.
   std::optional<int> redis_pool_size;
-  /// CACHE_FALLBACK. Default startup.
-  FallbackMode fallback = FallbackMode::startup;
+  /// CACHE_FALLBACK. Default runtime (FallbackCache for CACHE_TYPE=redis).
+  FallbackMode fallback = FallbackMode::runtime;
   /// CACHE_BREAKER_THRESHOLD: consecutive failures that open the breaker (runtime fallback). Default 3; 1..1000.
   int breaker_threshold = 3;
   /// CACHE_BREAKER_COOLDOWN: time the breaker stays open before probing again. Default 5 s; 1 ms .. 1 h.

@@ -5,11 +5,15 @@
 // timeouts, SET a unique test key under the prefix with a 10 s TTL, GET it
 // back, compare, DEL it. What happens when the probe fails depends on
 // CacheConfig::fallback:
+//   runtime — (the default) build a FallbackCache: Redis behind a circuit
+//             breaker, the in-memory cache while Redis is unusable. When the
+//             probe fails the wrapper starts with its breaker open (served from
+//             memory), one warning is logged, and a background prober moves
+//             it to Redis by itself once Redis answers; report().backend is
+//             "fallback" either way and fell_back says where it starts;
 //   startup — build a SimpleCache from the same config and log one warning
-//             with the reason;
-//   none    — throw BackendError with the reason;
-//   runtime — FallbackCache (issue #5); this build throws ConfigError
-//             "CACHE_FALLBACK=runtime is not available in this build".
+//             with the reason; the process stays on memory until restarted;
+//   none    — throw BackendError with the reason.
 // report() says what was asked for, what was built and why. The probe is
 // bounded by connect_timeout + socket_timeout (plus a little): a closed port
 // fails within milliseconds, a server that accepts and never answers within
@@ -33,12 +37,13 @@ namespace cachet {
 struct FactoryReport {
   std::string requested;         ///< the type asked for: "simple", "redis", "null"
   std::string backend;           ///< what was built, as Cache::backend() names it; empty when create() threw
-  bool fell_back = false;        ///< true when the requested backend was not usable
+  bool fell_back = false;        ///< true when the requested backend was not usable at creation
+                                 ///< (runtime mode: the FallbackCache starts on memory)
   std::string reason;            ///< why the probe failed ("connection refused (127.0.0.1:6390)",
                                  ///< "timeout ...", "WRONGPASS ...", "probe value mismatch"); empty when it did not
   /// Time spent probing Redis, rounded up: 0 when not probed, >= 1 ms when a probe ran.
   std::chrono::milliseconds probe_time{0};
-  FallbackMode fallback = FallbackMode::startup;  ///< the mode that was applied
+  FallbackMode fallback = FallbackMode::runtime;  ///< the mode that was applied
   std::string target;            ///< for redis: the URL probed, password as "***"; empty otherwise
 
   /// One line, e.g. "requested=redis backend=simple fell_back=yes reason=\"connection refused ...\" probe_time=1ms".
@@ -52,8 +57,8 @@ class CACHET_EXPORT CacheFactory {
 
   /// Builds the configured cache (never null). For redis, probes first (see
   /// above). Throws BackendError only in `none` mode when Redis is unusable
-  /// (report() is filled before it throws); ConfigError for runtime mode in
-  /// this build. Never hangs.
+  /// (report() is filled before it throws). Never hangs: at most one probe,
+  /// bounded by the configured timeouts.
   std::unique_ptr<Cache> create();
 
   /// What the last create() did.

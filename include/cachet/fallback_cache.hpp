@@ -70,9 +70,11 @@ struct FallbackOptions {
   std::chrono::milliseconds max_cooldown{60000};
   /// Keys remembered for replay during an outage. Default 10,000; must be >= 1.
   std::size_t journal_max = 10'000;
-  /// Start with the breaker open (the factory does this when Redis is down at
-  /// start-up): the first probe runs after `cooldown`... or right away when
-  /// `probe_immediately_when_started_open` is set. Default false.
+  /// Start with the breaker open (the factory does this when its probe found
+  /// Redis down at start-up): served by the secondary from the first call; the
+  /// first probe runs right away, or after `cooldown` when
+  /// `probe_immediately_when_started_open` is false. Logged at info level (the
+  /// owner knows why it started open). Default false.
   bool start_open = false;
   /// With start_open, probe at once instead of after the first cooldown. Default true.
   bool probe_immediately_when_started_open = true;

@@ -47,7 +47,7 @@ void print_help(std::ostream& out) {
          "Configuration is read from the environment:\n"
          "  CACHE_TYPE (simple|redis|null), REDIS_URL, CACHE_KEY_PREFIX, CACHE_DEFAULT_TIMEOUT,\n"
          "  CACHE_THRESHOLD, CACHE_MAX_BYTES, CACHE_REDIS_CONNECT_TIMEOUT, CACHE_REDIS_SOCKET_TIMEOUT,\n"
-         "  CACHE_REDIS_POOL_SIZE, CACHE_FALLBACK (startup|none|runtime), CACHE_BREAKER_THRESHOLD,\n"
+         "  CACHE_REDIS_POOL_SIZE, CACHE_FALLBACK (runtime|startup|none), CACHE_BREAKER_THRESHOLD,\n"
          "  CACHE_BREAKER_COOLDOWN, CACHE_JOURNAL_MAX, APP_ENV / CACHE_ENV.\n"
          "See docs/configuration.md and docs/deployment.md.\n"
          "\n"
@@ -106,10 +106,20 @@ int run_probe() {
     auto cache = factory->create();
     const auto& r = factory->report();
     print_report(r);
+    if (r.fell_back && r.fallback == cachet::FallbackMode::runtime) {
+      std::cout << "\nFELL BACK: " << r.requested << " was requested but is not usable; a service would start on "
+                   "the in-memory cache (not shared between processes) and move to Redis by itself once it "
+                   "answers (CACHE_FALLBACK=runtime).\n";
+      return kNotUsable;
+    }
     if (r.fell_back) {
       std::cout << "\nFELL BACK: " << r.requested << " was requested but is not usable; a service would run on the "
-                << r.backend << " cache (not shared between processes).\n";
+                << r.backend << " cache (not shared between processes) until it is restarted.\n";
       return kNotUsable;
+    }
+    if (r.backend == "fallback") {
+      std::cout << "\nOK: the redis backend is usable (behind the runtime fail-safe wrapper, CACHE_FALLBACK=runtime).\n";
+      return kUsable;
     }
     std::cout << "\nOK: the " << r.backend << " backend is usable.\n";
     return kUsable;

@@ -62,7 +62,7 @@ constexpr std::uint64_t kMaxJournal = 10'000'000;
 
 constexpr const char* kAcceptType =
     "simple, redis or null (also SimpleCache, RedisCache, NullCache), case-insensitive";
-constexpr const char* kAcceptFallback = "startup, none or runtime, case-insensitive";
+constexpr const char* kAcceptFallback = "runtime, startup or none, case-insensitive";
 constexpr const char* kAcceptDefaultTimeout =
     "a whole number of seconds (e.g. 300) or a number with a unit ms, s, m or h (e.g. 500ms, 30s, 5m, 1h); "
     "0 = never expire; at most 10 years";
@@ -283,7 +283,7 @@ CacheConfig CacheConfig::from_map(const std::map<std::string, std::string>& valu
   read("CACHE_REDIS_POOL_SIZE", kAcceptPoolSize, "the URL's pool_size, else automatic", [&](const std::string& v) {
     c.redis_pool_size = static_cast<int>(parse_count("CACHE_REDIS_POOL_SIZE", v, 1, kMaxPoolSize, kAcceptPoolSize));
   });
-  read("CACHE_FALLBACK", kAcceptFallback, "startup", [&](const std::string& v) { c.fallback = parse_fallback(v); });
+  read("CACHE_FALLBACK", kAcceptFallback, "runtime", [&](const std::string& v) { c.fallback = parse_fallback(v); });
   read("CACHE_BREAKER_THRESHOLD", kAcceptBreakerThreshold, "3", [&](const std::string& v) {
     c.breaker_threshold =
         static_cast<int>(parse_count("CACHE_BREAKER_THRESHOLD", v, 1, kMaxBreakerThreshold, kAcceptBreakerThreshold));

@@ -5,11 +5,13 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <random>
 #include <string>
 #include <utility>
 
 #include "cachet/errors.hpp"
+#include "cachet/fallback_cache.hpp"
 #include "cachet/null_cache.hpp"
 #include "cachet/redis_cache.hpp"
 #include "cachet/simple_cache.hpp"
@@ -94,13 +96,34 @@ ProbeResult probe_redis(const CacheConfig& config) {
   return r;
 }
 
-// CACHE_FALLBACK=runtime: a FallbackCache (Redis behind a circuit breaker,
-// memory while Redis is down). It is built by issue #5; until it lands this
-// build refuses the mode. This is the only place runtime mode goes through.
-std::unique_ptr<Cache> build_runtime_fallback(const CacheConfig& /*config*/, FactoryReport& /*report*/) {
-  throw ConfigError("CACHE_FALLBACK=runtime is not available in this build");
-}
+// CACHE_FALLBACK=runtime: Redis behind FallbackCache's circuit breaker, memory
+// while Redis is unusable. The probe still runs first, so report() says whether
+// the service starts on Redis or on memory; when it fails the wrapper starts
+// with its breaker open and its background prober moves to Redis by itself as
+// soon as Redis answers.
+std::unique_ptr<Cache> build_runtime_fallback(const CacheConfig& config, FactoryReport& report) {
+  const ProbeResult probe = probe_redis(config);
+  report.probe_time = probe.elapsed;
 
+  FallbackOptions options;
+  options.failure_threshold = config.breaker_threshold;
+  options.cooldown = config.breaker_cooldown;
+  options.max_cooldown = std::max(options.max_cooldown, config.breaker_cooldown);
+  options.journal_max = config.journal_max;
+  options.start_open = !probe.ok;
+  options.probe_immediately_when_started_open = false;  // the factory's probe just ran
+  auto cache = std::make_unique<FallbackCache>(config.redis_options(), config.simple_options(), std::move(options));
+  report.backend = std::string(cache->backend());
+  if (!probe.ok) {
+    report.reason = probe.reason;
+    report.fell_back = true;
+    detail::log()->warn(
+        "Redis at {} is not usable ({}); serving from the in-memory cache and probing Redis in the background "
+        "(CACHE_FALLBACK=runtime): the cache moves to Redis by itself when it answers.",
+        report.target, probe.reason);
+  }
+  return cache;
+}
 }  // namespace
 
 std::string FactoryReport::to_string() const {

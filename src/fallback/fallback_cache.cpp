@@ -42,6 +42,8 @@ void FallbackOptions::validate() const {
 
 namespace {
 
+constexpr const char* kStartedOpen = "started open";
+
 // Is this failure an outage of the primary (counts toward the breaker), or an
 // answer about one key that a healthy server gives (WRONGTYPE, not an integer)?
 bool is_outage(const BackendError& e) {
@@ -127,7 +129,7 @@ struct FallbackCache::Impl {
       trips.fetch_add(1);
     }
     prober = std::thread([this] { prober_loop(); });
-    if (opt.start_open) notify_state(BreakerState::closed, BreakerState::open, "started open");
+    if (opt.start_open) notify_state(BreakerState::closed, BreakerState::open, kStartedOpen);
   }
 
   ~Impl() {
@@ -148,7 +150,12 @@ struct FallbackCache::Impl {
 
   void notify_state(BreakerState from, BreakerState to, const std::string& why) {
     auto lg = detail::log();
-    if (to == BreakerState::open && from == BreakerState::closed) {
+    if (to == BreakerState::open && from == BreakerState::closed && why == kStartedOpen) {
+      // The owner chose to start open (the factory does after a failed probe
+      // and logs the warning with the reason itself): no second warning.
+      lg->info("cachet: started with the breaker open; serving from {} until {} answers a probe",
+               secondary->backend(), primary->backend());
+    } else if (to == BreakerState::open && from == BreakerState::closed) {
       lg->warn("cachet: {} unavailable ({}); serving from {} until it recovers", primary->backend(), why,
                secondary->backend());
     } else if (to == BreakerState::closed) {
