@@ -43,6 +43,10 @@ void FallbackOptions::validate() const {
 namespace {
 
 constexpr const char* kStartedOpen = "started open";
+// Recovery: journal size at which the remaining keys are replayed with writers
+// held back, and the round after which that happens whatever the size.
+constexpr std::size_t kDrainMax = 256;
+constexpr int kMaxOpenRounds = 4;
 
 // Is this failure an outage of the primary (counts toward the breaker), or an
 // answer about one key that a healthy server gives (WRONGTYPE, not an integer)?
@@ -321,46 +325,44 @@ struct FallbackCache::Impl {
 
   // Replays the journal until it is empty, then closes. False (and reopened)
   // when the primary failed on the way.
+  //
+  // Writers keep journaling while a round replays, so under steady write
+  // traffic the journal might never be empty at the end of a round. The first
+  // round (the bulk of the outage) always runs without the journal lock; later
+  // rounds run WITH it once the journal is small (or after a few rounds):
+  // writers then wait for that last batch — at most kDrainMax keys, or one
+  // socket timeout if the primary fails meanwhile — and the breaker closes in
+  // the same critical section, so recovery always converges.
   bool replay_and_close() {
-    for (;;) {
+    for (int round = 0;; ++round) {
       bool do_clear = false;
       std::vector<Step> steps;
-      {
-        std::lock_guard<std::mutex> lock(journal_mu);
-        if (journal.empty() && !clear_pending) {
-          BreakerState from;
-          {
-            std::lock_guard<std::mutex> slock(state_mu);
-            from = state.exchange(BreakerState::closed, std::memory_order_acq_rel);
-            total_open += std::chrono::duration_cast<milliseconds>(Clock::now() - opened_at);
-            current_cooldown = opt.cooldown;
-          }
-          consecutive_failures.store(0);
-          // Other instances may have written newer values to the primary.
-          secondary->clear();
-          notify_state(from, BreakerState::closed, "recovered");
-          return true;
-        }
-        do_clear = clear_pending;
-        clear_pending = false;
-        steps.reserve(journal.size());
-        for (auto& [key, e] : journal) {
-          Step s{key, e.kind, e.delta, std::nullopt, Ttl{}, e.seq};
-          if (e.kind == Entry::Kind::write) {
-            s.value = secondary->get(key);
-            auto t = secondary->ttl(key);
-            if (s.value && t) {
-              s.ttl = *t;
-            } else {
-              s.value.reset();  // evicted or expired in the secondary: delete it upstream
-            }
-          }
-          steps.push_back(std::move(s));
-        }
-        journal.clear();
-        journal_size.store(0, std::memory_order_relaxed);
+      std::unique_lock<std::mutex> lock(journal_mu);
+      if (journal.empty() && !clear_pending) {
+        close_locked();
+        return true;
       }
-      std::sort(steps.begin(), steps.end(), [](const Step& a, const Step& b) { return a.seq < b.seq; });
+      const bool drain = round >= 1 && (journal.size() <= kDrainMax || round >= kMaxOpenRounds);
+      do_clear = clear_pending;
+      clear_pending = false;
+      steps.reserve(journal.size());
+      for (auto& [key, e] : journal) {
+        Step st{key, e.kind, e.delta, std::nullopt, Ttl{}, e.seq};
+        if (e.kind == Entry::Kind::write) {
+          st.value = secondary->get(key);
+          auto t = secondary->ttl(key);
+          if (st.value && t) {
+            st.ttl = *t;
+          } else {
+            st.value.reset();  // evicted or expired in the secondary: delete it upstream
+          }
+        }
+        steps.push_back(std::move(st));
+      }
+      journal.clear();
+      journal_size.store(0, std::memory_order_relaxed);
+      if (!drain) lock.unlock();
+      std::sort(steps.begin(), steps.end(), [](const Step& x, const Step& y) { return x.seq < y.seq; });
 
       std::size_t done = 0;
       bool cleared = !do_clear;
@@ -370,50 +372,77 @@ struct FallbackCache::Impl {
           cleared = true;
         }
         for (; done < steps.size(); ++done) {
-          const Step& s = steps[done];
-          switch (s.kind) {
-            case Entry::Kind::write:
-              if (s.value) {
-                primary->set(s.key, *s.value, s.ttl);
-              } else {
-                primary->remove(s.key);
-              }
-              break;
-            case Entry::Kind::remove:
-              primary->remove(s.key);
-              break;
-            case Entry::Kind::delta:
-              try {
-                primary->increment(s.key, s.delta);
-              } catch (const BackendError& e) {
-                if (is_outage(e)) throw;  // a non-integer upstream: nothing to add to
-              }
-              break;
-          }
+          replay_step(steps[done]);
           self.count(Counter::replays);
         }
       } catch (const BackendError& e) {
         // Put back what was not replayed, below anything journaled since.
-        std::lock_guard<std::mutex> lock(journal_mu);
+        if (!lock.owns_lock()) lock.lock();
         if (!cleared) clear_pending = true;
         for (std::size_t i = done; i < steps.size(); ++i) {
-          const Step& s = steps[i];
-          auto it = journal.find(s.key);
+          const Step& st = steps[i];
+          auto it = journal.find(st.key);
           if (it == journal.end()) {
-            journal.emplace(s.key, Entry{s.kind, s.delta, s.seq});
-          } else if (it->second.kind == Entry::Kind::delta && s.kind == Entry::Kind::delta) {
-            it->second.delta += s.delta;
+            journal.emplace(st.key, Entry{st.kind, st.delta, st.seq});
+          } else if (it->second.kind == Entry::Kind::delta && st.kind == Entry::Kind::delta) {
+            it->second.delta += st.delta;
           } else if (it->second.kind == Entry::Kind::delta) {
             it->second.kind = Entry::Kind::write;  // the secondary holds the combined value
           }
         }
         journal_size.store(journal.size(), std::memory_order_relaxed);
+        lock.unlock();
         detail::log_limited(failure_log, spdlog::level::warn,
                             std::string("cachet: replay to the primary failed: ") + e.what());
         reopen();
         return false;
       }
+      if (drain) {
+        // Writers were held back: nothing new was journaled. Close now.
+        if (journal.empty() && !clear_pending) {
+          close_locked();
+          return true;
+        }
+      }
     }
+  }
+
+  void replay_step(const Step& st) {
+    switch (st.kind) {
+      case Entry::Kind::write:
+        if (st.value) {
+          primary->set(st.key, *st.value, st.ttl);
+        } else {
+          primary->remove(st.key);
+        }
+        break;
+      case Entry::Kind::remove:
+        primary->remove(st.key);
+        break;
+      case Entry::Kind::delta:
+        try {
+          primary->increment(st.key, st.delta);
+        } catch (const BackendError& e) {
+          if (is_outage(e)) throw;  // a non-integer upstream: nothing to add to
+        }
+        break;
+    }
+  }
+
+  // Closes the breaker (journal_mu held, journal empty) and drops the
+  // secondary's entries: other instances may have written newer values to the
+  // primary during the outage.
+  void close_locked() {
+    BreakerState from;
+    {
+      std::lock_guard<std::mutex> slock(state_mu);
+      from = state.exchange(BreakerState::closed, std::memory_order_acq_rel);
+      total_open += std::chrono::duration_cast<milliseconds>(Clock::now() - opened_at);
+      current_cooldown = opt.cooldown;
+    }
+    consecutive_failures.store(0);
+    secondary->clear();
+    notify_state(from, BreakerState::closed, "recovered");
   }
 
   bool probe_and_recover() {
