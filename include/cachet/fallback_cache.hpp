@@ -61,7 +61,7 @@
 
 namespace cachet {
 
-struct FallbackOptions {
+struct CACHET_EXPORT FallbackOptions {
   /// Consecutive backend failures that open the breaker. Default 3; must be >= 1.
   int failure_threshold = 3;
   /// Time the breaker stays open before the first probe. Default 5 s; must be > 0.
