@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "cachet/cachet.hpp"
+#include "support/conformance.hpp"
 #include "support/net.hpp"
 #include "support/redis_server.hpp"
 
@@ -117,6 +118,60 @@ void let_clients_in(RedisServer& server) {
   server.command({"CONFIG", "SET", "requirepass", ""});
   server.set_password("");
 }
+
+}  // namespace
+
+// ---- the shared conformance suite, in both breaker states -------------------
+
+// Breaker closed: every verb goes to a live Redis through the wrapper.
+struct FallbackClosedFixture {
+  static RedisServer& server() {
+    static std::unique_ptr<RedisServer> s = std::make_unique<RedisServer>();
+    return *s;
+  }
+  static std::unique_ptr<cachet::Cache> make(cachet::Ttl default_timeout) {
+    if (!cachet::test::redis_server_available()) {
+      if (!cachet::test::skip_redis_tests_requested()) ADD_FAILURE() << "redis-server not found";
+      return nullptr;
+    }
+    auto o = redis_opts(server().port(), cachet::test::unique_prefix());
+    o.default_timeout = default_timeout;
+    o.socket_timeout = 2s;  // the suite's concurrency tests load a 2-core machine
+    o.pool_size = 8;
+    o.pool_wait_timeout = 2s;
+    cachet::SimpleCacheOptions m;
+    m.default_timeout = default_timeout;
+    auto cache = std::make_unique<FallbackCache>(o, m, breaker_opts());
+    EXPECT_EQ(cache->state(), BreakerState::closed);
+    return cache;
+  }
+};
+
+// Breaker open (Redis unreachable): every verb is served by memory and
+// journaled, and must still honour the whole Cache contract.
+struct FallbackOpenFixture {
+  static constexpr bool kPingHealthy = false;  // ping() reports the primary's health
+  static std::unique_ptr<cachet::Cache> make(cachet::Ttl default_timeout) {
+    auto o = redis_opts(cachet::test::free_loopback_port(), cachet::test::unique_prefix());
+    o.default_timeout = default_timeout;
+    cachet::SimpleCacheOptions m;
+    m.default_timeout = default_timeout;
+    auto f = breaker_opts();
+    f.start_open = true;
+    f.probe_immediately_when_started_open = false;
+    f.cooldown = 1h;
+    f.max_cooldown = 1h;
+    f.journal_max = 1'000'000;
+    auto cache = std::make_unique<FallbackCache>(o, m, f);
+    EXPECT_EQ(cache->state(), BreakerState::open);
+    return cache;
+  }
+};
+
+using FallbackFixtures = ::testing::Types<FallbackClosedFixture, FallbackOpenFixture>;
+INSTANTIATE_TYPED_TEST_SUITE_P(Fallback, CacheConformance, FallbackFixtures);
+
+namespace {
 
 class FallbackTest : public ::testing::Test {
  protected:

@@ -21,6 +21,10 @@
 //     // fixture (start / stop a server here; or start one lazily in make()).
 //     static void SetUpTestSuite();
 //     static void TearDownTestSuite();
+//
+//     // OPTIONAL. What ping() must return (default true). A FallbackCache
+//     // serving from memory while its breaker is open reports false.
+//     static constexpr bool kPingHealthy = false;
 //   };
 //
 //   using MyFixtures = ::testing::Types<MyFixture>;
@@ -70,6 +74,10 @@ template <class F, class = void>
 struct HasSetUp : std::false_type {};
 template <class F>
 struct HasSetUp<F, std::void_t<decltype(F::SetUpTestSuite())>> : std::true_type {};
+template <class F, class = void>
+struct PingHealthy : std::true_type {};
+template <class F>
+struct PingHealthy<F, std::void_t<decltype(F::kPingHealthy)>> : std::bool_constant<F::kPingHealthy> {};
 template <class F, class = void>
 struct HasTearDown : std::false_type {};
 template <class F>
@@ -140,7 +148,7 @@ using Values = std::vector<Value>;
 TYPED_TEST_P(CacheConformance, SetGetRemoveContains) {
   cachet::Cache& c = this->cache();
   EXPECT_FALSE(c.backend().empty());
-  EXPECT_TRUE(c.ping());
+  EXPECT_EQ(c.ping(), conformance_detail::PingHealthy<TypeParam>::value);
   EXPECT_EQ(c.get("k"), std::nullopt);
   EXPECT_FALSE(c.contains("k"));
   EXPECT_TRUE(c.set("k", "v1"));
