@@ -57,6 +57,22 @@ TEST(Ttl, DefaultNeverAndDurations) {
   EXPECT_GT(Ttl(std::chrono::hours::max()).duration(), std::chrono::hours(24 * 365 * 1000));
   EXPECT_THROW(Ttl(-1s), std::invalid_argument);
   EXPECT_THROW(Ttl(std::chrono::nanoseconds(-1)), std::invalid_argument);
+  // The message names the value and what is accepted.
+  auto message_of = [](auto d) -> std::string {
+    try {
+      static_cast<void>(Ttl(d));
+    } catch (const std::invalid_argument& e) {
+      return e.what();
+    }
+    return "(no exception)";
+  };
+  EXPECT_EQ(message_of(-1500ms),
+            "cachet::Ttl: negative duration (-1500ms); accepted: zero (never expires) or a positive duration");
+  EXPECT_NE(message_of(std::chrono::nanoseconds(-1)).find("less than 1 ms below zero"), std::string::npos);
+  EXPECT_NE(message_of(-std::chrono::hours::max()).find("below -9e18ms"), std::string::npos);
+  EXPECT_NE(message_of(std::chrono::duration<double>(-2.5)).find("(-2500ms)"), std::string::npos);
+  // The clamp bound: 2^62 ms.
+  EXPECT_EQ(Ttl(std::chrono::hours::max()).duration().count(), std::numeric_limits<std::int64_t>::max() / 2);
   EXPECT_EQ(Ttl{}.resolve(10s), Ttl(10s));
   EXPECT_EQ(Ttl(5s).resolve(10s), Ttl(5s));
   EXPECT_EQ(Ttl::never().resolve(10s), Ttl::never());

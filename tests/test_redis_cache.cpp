@@ -12,10 +12,12 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <memory>
 #include <random>
 #include <sstream>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -569,4 +571,180 @@ TEST_F(RedisCacheTest, FailuresAreLoggedRateLimitedWithoutThePassword) {
     good->get("k");
   }
   EXPECT_EQ(log.out.str(), "");
+}
+
+TEST_F(RedisCacheTest, ThrowPolicyThrowsFromEveryMethod) {
+  const int closed = cachet::test::free_loopback_port();
+  auto cache = make_cache("redis://127.0.0.1:" + std::to_string(closed) + "/0", ErrorPolicy::Throw, Ttl(10s));
+  int calls = 0;
+  auto expect_connection_error = [&](const char* what, auto&& fn) {
+    SCOPED_TRACE(what);
+    ++calls;
+    const auto e = thrown_by(fn);
+    EXPECT_EQ(e.kind(), ErrorKind::connection);
+    EXPECT_TRUE(has(e.what(), "connection refused")) << e.what();
+  };
+  expect_connection_error("get", [&] { cache->get("k"); });
+  expect_connection_error("set", [&] { cache->set("k", "v"); });
+  expect_connection_error("add", [&] { cache->add("k", "v"); });
+  expect_connection_error("remove", [&] { cache->remove("k"); });
+  expect_connection_error("contains", [&] { cache->contains("k"); });
+  expect_connection_error("get_many", [&] { cache->get_many({"a", "b"}); });
+  expect_connection_error("set_many", [&] { cache->set_many({{"a", "1"}, {"b", "2"}}); });
+  expect_connection_error("set_many never", [&] { cache->set_many({{"a", "1"}}, Ttl::never()); });
+  expect_connection_error("remove_many", [&] { cache->remove_many({"a", "b"}); });
+  expect_connection_error("increment", [&] { cache->increment("n"); });
+  expect_connection_error("decrement", [&] { cache->decrement("n"); });
+  expect_connection_error("ttl", [&] { cache->ttl("k"); });
+  expect_connection_error("touch", [&] { cache->touch("k"); });
+  expect_connection_error("touch never", [&] { cache->touch("k", Ttl::never()); });
+  expect_connection_error("clear", [&] { cache->clear(); });
+  expect_connection_error("ping", [&] { cache->ping(); });
+  expect_connection_error("get_as", [&] { cache->get_as<int>("k"); });
+  expect_connection_error("set_as", [&] { cache->set_as<int>("k", 1); });
+  bool loaded = false;
+  expect_connection_error("get_or_set", [&] {
+    cache->get_or_set("k", [&] {
+      loaded = true;
+      return std::string("v");
+    });
+  });
+  EXPECT_FALSE(loaded);  // the failing get() threw before the loader could run
+  const auto s = cache->stats();
+  EXPECT_EQ(s.errors, static_cast<std::uint64_t>(calls));
+  EXPECT_EQ(s.errors_connection, static_cast<std::uint64_t>(calls));
+
+  // An empty prefix without allow_flushdb is a refusal, not a backend failure: false, no throw.
+  auto o = RedisOptions::from_url(shared_server().url());
+  o.key_prefix = "";
+  o.on_error = ErrorPolicy::Throw;
+  RedisCache unscoped(o);
+  EXPECT_FALSE(unscoped.clear());
+  EXPECT_EQ(unscoped.stats().errors, 0u);
+}
+
+namespace {
+
+// A numeric field of INFO <section> ("total_reads_processed", "cmdstat_mget"
+// -> its calls=), 0 when absent.
+long long info_number(const RedisServer& server, const std::string& section, const std::string& field) {
+  const std::string info = server.command({"INFO", section});
+  const auto at = info.find(field + ":");
+  if (at == std::string::npos) return 0;
+  std::string_view rest(info.c_str() + at + field.size() + 1);
+  if (rest.substr(0, 6) == "calls=") rest.remove_prefix(6);
+  return std::stoll(std::string(rest.substr(0, rest.find_first_not_of("0123456789"))));
+}
+
+}  // namespace
+
+TEST_F(RedisCacheTest, BatchOperationsAreOneCommandOrOnePipelinedRoundTrip) {
+  RedisServer server;  // its own, so that the server-wide counters below are ours
+  auto o = RedisOptions::from_url(server.url());
+  o.key_prefix = unique_prefix();
+  o.pool_size = 1;
+  o.on_error = ErrorPolicy::Throw;
+  RedisCache cache(o);
+  ASSERT_TRUE(cache.ping());
+
+  constexpr int kItems = 300;
+  std::vector<std::pair<std::string, std::string>> items;
+  std::vector<std::string> keys;
+  for (int i = 0; i < kItems; ++i) {
+    items.emplace_back("k" + std::to_string(i), "v" + std::to_string(i));
+    keys.push_back("k" + std::to_string(i));
+  }
+  // total_reads_processed counts the server's socket reads: one request per
+  // command would need >= 300 of them; a pipelined batch needs a handful
+  // (+1 for each INFO the harness sends on its own connection).
+  const auto reads = [&] { return info_number(server, "stats", "total_reads_processed"); };
+  auto before = reads();
+  ASSERT_GT(before, 0);
+  // The meter tells the two apart: 50 single SETs are >= 50 reads.
+  for (int i = 0; i < 50; ++i) ASSERT_TRUE(cache.set(keys[i], "single"));
+  EXPECT_GE(reads() - before, 50);
+  EXPECT_EQ(info_number(server, "commandstats", "cmdstat_set"), 50);
+  server.command({"CONFIG", "RESETSTAT"});
+
+  before = reads();
+  ASSERT_TRUE(cache.set_many(items, Ttl(60s)));
+  EXPECT_LT(reads() - before, 20);
+  EXPECT_EQ(info_number(server, "commandstats", "cmdstat_set"), kItems);
+
+  before = reads();
+  const auto got = cache.get_many(keys);
+  EXPECT_LT(reads() - before, 20);
+  ASSERT_EQ(got.size(), static_cast<std::size_t>(kItems));
+  EXPECT_EQ(got[123], std::optional<std::string>("v123"));
+  EXPECT_EQ(info_number(server, "commandstats", "cmdstat_mget"), 1);
+
+  ASSERT_TRUE(cache.set_many(items, Ttl::never()));
+  EXPECT_EQ(info_number(server, "commandstats", "cmdstat_mset"), 1);
+
+  EXPECT_EQ(cache.remove_many(keys), static_cast<std::size_t>(kItems));
+  EXPECT_EQ(info_number(server, "commandstats", "cmdstat_unlink"), 1);
+  EXPECT_EQ(info_number(server, "commandstats", "cmdstat_del"), 0);
+  EXPECT_EQ(info_number(server, "commandstats", "cmdstat_keys"), 0);
+  EXPECT_EQ(server.dbsize(), 0);
+}
+
+namespace {
+
+// SO_KEEPALIVE of every TCP socket of this process connected to 127.0.0.1:<port>.
+std::vector<int> keepalive_of_sockets_to(int port) {
+  std::vector<int> out;
+  for (int fd = 0; fd < 4096; ++fd) {
+    sockaddr_in peer{};
+    socklen_t len = sizeof peer;
+    if (::getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &len) != 0) continue;
+    if (peer.sin_family != AF_INET || ntohs(peer.sin_port) != port) continue;
+    int on = 0;
+    socklen_t on_len = sizeof on;
+    if (::getsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, &on_len) == 0) out.push_back(on);
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_F(RedisCacheTest, TcpKeepaliveIsOnByDefaultAndCanBeTurnedOff) {
+  RedisServer server;
+  auto o = RedisOptions::from_url(server.url());
+  o.key_prefix = unique_prefix();
+  o.pool_size = 2;
+  {
+    RedisCache cache(o);
+    ASSERT_TRUE(cache.ping());
+    const auto flags = keepalive_of_sockets_to(server.port());
+    ASSERT_EQ(flags.size(), 1u);
+    EXPECT_EQ(flags[0], 1);
+  }
+  EXPECT_TRUE(keepalive_of_sockets_to(server.port()).empty());  // closed with the cache
+  o.keepalive = false;
+  RedisCache cache(o);
+  ASSERT_TRUE(cache.ping());
+  const auto flags = keepalive_of_sockets_to(server.port());
+  ASSERT_EQ(flags.size(), 1u);
+  EXPECT_EQ(flags[0], 0);
+}
+
+TEST_F(RedisCacheTest, OomAndReadonlyRepliesAreReplyFailures) {
+  // OOM: a write the server refuses under maxmemory with noeviction.
+  RedisServer server;
+  server.command({"CONFIG", "SET", "maxmemory-policy", "noeviction"});
+  server.command({"CONFIG", "SET", "maxmemory", "1mb"});
+  auto cache = make_cache(server.url(), ErrorPolicy::Throw);
+  auto e = thrown_by([&] { cache->set("big", std::string(std::size_t{2} << 20, 'x')); });
+  EXPECT_EQ(e.kind(), ErrorKind::reply);
+  EXPECT_TRUE(has(e.what(), "OOM")) << e.what();
+  EXPECT_EQ(cache->get("big"), std::nullopt);  // reads still work on the same pool
+
+  // READONLY: a write to a replica.
+  RedisServer replica;
+  replica.command({"REPLICAOF", "127.0.0.1", std::to_string(server.port())});
+  auto ro = make_cache(replica.url(), ErrorPolicy::Throw);
+  e = thrown_by([&] { ro->set("k", "v"); });
+  EXPECT_EQ(e.kind(), ErrorKind::reply);
+  EXPECT_TRUE(has(e.what(), "READONLY")) << e.what();
+  EXPECT_EQ(ro->stats().errors_reply, 1u);
 }

@@ -80,6 +80,10 @@ TEST(RedisUrl, ValidUrls) {
       {"unix:///run/redis/redis.sock", "localhost", 6379, "/run/redis/redis.sock", 0, "", ""},
       {"unix:///tmp/r%20s.sock?db=2&password=pw", "localhost", 6379, "/tmp/r s.sock", 2, "", "pw"},
       {"unix:///tmp/r.sock?username=bob&password=a%26b", "localhost", 6379, "/tmp/r.sock", 0, "bob", "a&b"},
+      {"redis://[::ffff:127.0.0.1]:6380", "::ffff:127.0.0.1", 6380, "", 0, "", ""},
+      {"redis://[2001:DB8::a]", "2001:DB8::a", 6379, "", 0, "", ""},
+      {"redis://my_cache-01.Example.com:7000", "my_cache-01.Example.com", 7000, "", 0, "", ""},
+      {"unix:///tmp/%C3%A9t%C3%A9.sock", "localhost", 6379, "/tmp/\xC3\xA9t\xC3\xA9.sock", 0, "", ""},
   };
   for (const auto& c : cases) {
     SCOPED_TRACE(c.url);
@@ -141,6 +145,23 @@ TEST(RedisUrl, InvalidUrlsNameTheProblemAndHideThePassword) {
       {"unix://host/tmp/x.sock?password=hunter2", "absolute socket path"},
       {"unix://?password=hunter2", "absolute socket path"},
       {"rediss://:hunter2@host:6380", "TLS"},
+      // '[' / ']' only around a whole IPv6 address.
+      {"redis://:hunter2@[[]:6380/3", "'[[]' is not an IPv6 address"},
+      {"redis://[[]:6380/3?password=hunter2", "brackets hold an IPv6 address only"},
+      {"redis://:hunter2@[]:6380", "'[]' is not an IPv6 address"},
+      {"redis://:hunter2@[localhost]:6380", "'[localhost]' is not an IPv6 address"},
+      {"redis://:hunter2@[::1%eth0]:6380", "is not an IPv6 address"},
+      {"redis://:hunter2@ho[st:6380", "'[' and ']' are accepted only around a whole IPv6 address"},
+      {"redis://:hunter2@host]:6380", "'[' and ']' are accepted only around a whole IPv6 address"},
+      // Other characters no host name has.
+      {"redis://:hunter2@my host:6380", "host 'my host' contains ' '"},
+      {"redis://:hunter2@h%41st", "host 'h%41st' contains '%'"},
+      {"redis://:hunter2@h\x01st", "contains"},
+      // Control bytes in a unix socket path (a NUL would cut the path short).
+      {"unix:///tmp/a%00b.sock?password=hunter2", "unix_socket '/tmp/a\\x00b.sock' contains a control byte"},
+      {"unix:///tmp/a%0Ab.sock?password=hunter2", "'/tmp/a\\x0ab.sock' contains a control byte"},
+      {"unix:///tmp/a%7Fb.sock", "contains a control byte"},
+      {"unix:///tmp/a%1fb.sock", "accepted: an absolute path of printable characters"},
   };
   for (const auto& c : cases) {
     SCOPED_TRACE(c.url);
@@ -211,6 +232,14 @@ TEST(RedisUrl, ValidateNamesTheField) {
             std::string::npos);
   EXPECT_NE(with([](RedisOptions& o) { o.unix_socket = "/" + std::string(200, 'x'); }).find("at most"),
             std::string::npos);
+  EXPECT_NE(with([](RedisOptions& o) { o.host = "[::1]"; }).find("host '[::1]' contains '['"), std::string::npos);
+  EXPECT_NE(with([](RedisOptions& o) { o.host = "cache host"; }).find("accepted: a host name"), std::string::npos);
+  EXPECT_NE(with([](RedisOptions& o) { o.host = std::string("a\0b", 3); }).find("host 'a\\x00b' contains '\\x00'"),
+            std::string::npos);
+  EXPECT_NE(with([](RedisOptions& o) { o.host = "::g"; }).find("(an IPv6 address)"), std::string::npos);
+  EXPECT_NE(with([](RedisOptions& o) { o.unix_socket = std::string("/tmp/a\0b", 8); }).find("control byte"),
+            std::string::npos);
+  EXPECT_NE(with([](RedisOptions& o) { o.unix_socket = "/tmp/a\nb"; }).find("'/tmp/a\\x0ab'"), std::string::npos);
   EXPECT_NE(with([](RedisOptions& o) { o.default_timeout = cachet::Ttl::use_default(); }).find("default_timeout"),
             std::string::npos);
   // A password never appears, even in a validation message.

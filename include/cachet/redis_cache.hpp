@@ -43,12 +43,13 @@ namespace cachet {
 
 struct CACHET_EXPORT RedisOptions {
   // --- connection ---
-  /// Host name or IP address (IPv6 without brackets). Default "localhost".
+  /// Host name (letters, digits, '-', '.', '_') or IP address (IPv6 without
+  /// brackets: hex digits, ':' and '.'). Default "localhost".
   std::string host = "localhost";
   /// TCP port, 1-65535. Default 6379.
   int port = 6379;
-  /// Absolute path of a unix socket (at most 107 bytes); when set, host and
-  /// port are ignored. Default empty.
+  /// Absolute path of a unix socket (at most 107 bytes, no control bytes such
+  /// as NUL); when set, host and port are ignored. Default empty.
   std::string unix_socket;
   /// Database index selected after connecting (SELECT when != 0). Default 0.
   int db = 0;

@@ -6,9 +6,10 @@
 //     Flask-Caching / cachelib);
 //   * a positive duration with millisecond precision. Sub-millisecond positive
 //     durations round *up* to 1 ms, so they never turn into "never".
-// A negative duration is a programming error: std::invalid_argument. Durations
-// beyond what milliseconds in int64 can hold are clamped (about 292 million
-// years); backends clamp further where their own limits are lower.
+// A negative duration is a programming error: std::invalid_argument naming the
+// value. Durations of 2^62 ms (about 146 million years) or more are clamped to
+// 2^62 ms, so that "now + ttl" cannot overflow int64 milliseconds in any
+// backend (Redis accepts that bound as an expiry).
 //
 // Ttl is a small value type; it is safe to copy and share between threads.
 #pragma once
@@ -72,7 +73,12 @@ class Ttl {
   static std::int64_t from_duration(std::chrono::duration<Rep, Period> d) {
     using std::chrono::duration;
     if (d < d.zero()) {
-      throw std::invalid_argument("cachet::Ttl: negative duration; accepted: zero (never expires) or a positive duration");
+      const long double neg_ms = duration<long double, std::milli>(d).count();
+      const std::string value = neg_ms > -1.0L ? std::string("less than 1 ms below zero")
+                                : neg_ms > -9.0e18L ? std::to_string(static_cast<long long>(neg_ms)) + "ms"
+                                                    : std::string("below -9e18ms");
+      throw std::invalid_argument("cachet::Ttl: negative duration (" + value +
+                                  "); accepted: zero (never expires) or a positive duration");
     }
     if (d == d.zero()) return kNever;
     // Compare in floating point so that huge durations (hours::max()) cannot overflow.

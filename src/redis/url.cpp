@@ -104,6 +104,49 @@ bool parse_duration(std::string_view s, std::chrono::milliseconds& out) {
 
 std::string ms(std::chrono::milliseconds d) { return std::to_string(d.count()) + "ms"; }
 
+bool is_control(char ch) {
+  const auto c = static_cast<unsigned char>(ch);
+  return c < 0x20 || c == 0x7f;
+}
+
+// `s` with control bytes written as \xNN, so a message stays one readable line.
+std::string printable(std::string_view s) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (char ch : s) {
+    if (is_control(ch)) {
+      const auto c = static_cast<unsigned char>(ch);
+      out += "\\x";
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    } else {
+      out += ch;
+    }
+  }
+  return out;
+}
+
+constexpr std::string_view kAcceptedHosts =
+    "accepted: a host name (letters, digits, '-', '.', '_'), an IPv4 address, or an IPv6 address (hex digits, "
+    "':' and '.'; in a URL inside brackets, e.g. redis://[::1]:6379)";
+
+// Why `host` cannot be a host name or IP address; empty when it can. A host
+// with ':' is an IPv6 address; anything else a name or an IPv4 address.
+std::string host_problem(std::string_view host) {
+  const bool ipv6 = host.find(':') != std::string_view::npos;
+  for (char c : host) {
+    const auto u = static_cast<unsigned char>(c);
+    const bool ok = ipv6 ? (std::isxdigit(u) || c == ':' || c == '.')
+                         : (std::isalnum(u) || c == '-' || c == '.' || c == '_');
+    if (!ok) {
+      const std::string what = is_control(c) ? printable(std::string_view(&c, 1)) : std::string(1, c);
+      return std::string("host '") + printable(host) + "' contains '" + what + "'" +
+             (ipv6 ? " (an IPv6 address)" : "") + "; " + std::string(kAcceptedHosts);
+    }
+  }
+  return {};
+}
+
 }  // namespace
 
 namespace redis {
@@ -211,6 +254,10 @@ RedisOptions RedisOptions::from_url(std::string_view url) {
       const auto close = authority.find(']');
       if (close == std::string_view::npos) throw fail("missing ']' after the IPv6 address");
       o.host = std::string(authority.substr(1, close - 1));
+      if (o.host.find(':') == std::string::npos || !host_problem(o.host).empty()) {
+        throw fail("'[" + printable(o.host) + "]' is not an IPv6 address; brackets hold an IPv6 address only "
+                   "(hex digits, ':' and '.'), e.g. redis://[::1]:6379");
+      }
       const auto after = authority.substr(close + 1);
       if (!after.empty()) {
         if (after.front() != ':') throw fail("unexpected '" + std::string(after) + "' after the IPv6 address");
@@ -223,6 +270,9 @@ RedisOptions RedisOptions::from_url(std::string_view url) {
         throw fail("IPv6 addresses must be in brackets, e.g. redis://[::1]:6379");
       }
       o.host = std::string(authority.substr(0, colon));
+      if (o.host.find_first_of("[]") != std::string::npos) {
+        throw fail("'[' and ']' are accepted only around a whole IPv6 address, e.g. redis://[::1]:6379");
+      }
       if (colon != std::string_view::npos) {
         port_text = authority.substr(colon + 1);
         if (port_text.empty()) throw fail("empty port after ':'; accepted: 1-65535");
@@ -298,10 +348,16 @@ void RedisOptions::validate() const {
   auto fail = [](const std::string& what) { return ConfigError("RedisOptions: " + what); };
   if (unix_socket.empty()) {
     if (host.empty()) throw fail("host is empty; accepted: a host name or IP address, or set unix_socket");
+    if (const std::string problem = host_problem(host); !problem.empty()) throw fail(problem);
     if (port < 1 || port > 65535) throw fail("port " + std::to_string(port) + " is out of range; accepted: 1-65535");
   } else {
     if (unix_socket.front() != '/') {
-      throw fail("unix_socket '" + unix_socket + "' is not an absolute path");
+      throw fail("unix_socket '" + printable(unix_socket) + "' is not an absolute path");
+    }
+    if (std::any_of(unix_socket.begin(), unix_socket.end(), is_control)) {
+      // A NUL would silently cut the path short when handed to the C API.
+      throw fail("unix_socket '" + printable(unix_socket) +
+                 "' contains a control byte (NUL, newline, ...); accepted: an absolute path of printable characters");
     }
     if (unix_socket.size() >= sizeof(sockaddr_un{}.sun_path)) {
       throw fail("unix_socket path is " + std::to_string(unix_socket.size()) + " bytes; accepted: at most " +

@@ -129,10 +129,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   } catch (const std::exception& e) {
     fail("from_url returned options that do not validate", url, e.what());
   }
-  // Known and reported: a host that itself contains '[' or ']' (from_url accepts
-  // "redis://[[]:6380" as host "[") is printed unbracketed by redacted_url() and
-  // does not parse back. Such a host cannot resolve anyway; skip the round trip.
-  if (o.host.find_first_of("[]") != std::string::npos && o.unix_socket.empty()) return 0;
+  // Accepted hosts hold no '[' / ']' and socket paths no control byte (both
+  // rejected by from_url), so every accepted URL must round-trip.
+  if (o.unix_socket.empty() && o.host.find_first_of("[]") != std::string::npos) fail("host with a bracket", url, o.host);
+  for (char c : o.unix_socket) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) fail("unix_socket with a control byte", url, o.unix_socket);
+  }
   try {
     same_or_die(o, cachet::RedisOptions::from_url(redacted), url);
   } catch (const std::exception& e) {
