@@ -186,6 +186,9 @@ TEST_F(Secrets, MalformedUrlsContainingAPassword) {
       "unix://relative.sock?password=" + s,                   // not an absolute path
       "unix:///tmp/redis.sock?username=u&password=" + s + "&pool_size=-1",
       "redis://u:" + s + "@localhost/0?username=&pool_size=99999",
+      "u:" + s + "@localhost:6379/0",                         // no scheme at all
+      ":" + s + "@localhost",                                 // same, password only
+      "redis://localhost/0?db=1?password=" + s,               // a second '?' before the password
   };
   for (const auto& url : urls) {
     collect([&] { RedisOptions::from_url(url); }, true, "from_url(" + url + ")");

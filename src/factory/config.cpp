@@ -15,7 +15,7 @@
 #include <utility>
 
 #include "cachet/errors.hpp"
-#include "factory/redact.hpp"
+#include "core/redact.hpp"
 
 namespace cachet {
 

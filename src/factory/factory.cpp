@@ -16,7 +16,7 @@
 #include "cachet/redis_cache.hpp"
 #include "cachet/simple_cache.hpp"
 #include "core/log.hpp"
-#include "factory/redact.hpp"
+#include "core/redact.hpp"
 
 namespace cachet {
 

@@ -11,6 +11,7 @@
 #include <hiredis/hiredis.h>  // HIREDIS_MAJOR / _MINOR / _PATCH only
 
 #include "cachet/redis_cache.hpp"
+#include "core/redact.hpp"
 #include "redis/url.hpp"
 
 #define CACHET_STR2(x) #x
@@ -157,40 +158,14 @@ std::size_t effective_pool_size(const RedisOptions& options) {
   return std::clamp<std::size_t>(std::size_t{2} * hw, 2, 16);
 }
 
-std::string redact_url(std::string_view url) {
-  std::string out(url);
-  const auto scheme_end = out.find("://");
-  const std::size_t start = scheme_end == std::string::npos ? 0 : scheme_end + 3;
-  const auto at = out.rfind('@');
-  if (at != std::string::npos && at >= start) {
-    const auto colon = out.find(':', start);
-    if (colon != std::string::npos && colon < at) {
-      out.replace(colon + 1, at - colon - 1, "***");
-    } else {
-      out.replace(start, at - start, "***");  // "secret@host": all of it may be a password
-    }
-  }
-  // password=... in the query (also a misplaced one; any letter case: lower()
-  // keeps positions, and is recomputed because each replacement shifts them)
-  for (std::size_t pos = 0; (pos = lower(out).find("password=", pos)) != std::string::npos;) {
-    const std::size_t value = pos + 9;
-    const bool is_key = pos > 0 && (out[pos - 1] == '?' || out[pos - 1] == '&');
-    if (is_key) {
-      auto end = out.find('&', value);
-      if (end == std::string::npos) end = out.size();
-      out.replace(value, end - value, "***");
-    }
-    pos = value;
-  }
-  return out;
-}
-
 }  // namespace redis
 
 RedisOptions RedisOptions::from_url(std::string_view url) {
   RedisOptions o;
   auto fail = [&](const std::string& what) {
-    return ConfigError("invalid Redis URL '" + redis::redact_url(url) + "': " + what);
+    // `what` may quote a part of the URL that holds a secret (a malformed query
+    // swallowing "password=..."): scrub every secret of the URL from it too.
+    return ConfigError(detail::scrub("invalid Redis URL '" + detail::redact_url(url) + "': " + what, url));
   };
 
   const auto scheme_end = url.find("://");

@@ -13,8 +13,4 @@ namespace cachet::redis {
 /// 2 x hardware threads, at least 2, at most 16).
 std::size_t effective_pool_size(const RedisOptions& options);
 
-/// `url` as given by a user, with anything that may be a password replaced by
-/// "***" (userinfo, password= query values). Safe on malformed input.
-std::string redact_url(std::string_view url);
-
 }  // namespace cachet::redis

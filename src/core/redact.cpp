@@ -1,5 +1,5 @@
 // Redaction of REDIS_URL secrets; see redact.hpp.
-#include "factory/redact.hpp"
+#include "core/redact.hpp"
 
 #include <algorithm>
 
@@ -16,11 +16,11 @@ struct Span {
 // '@' of the whole URL ends it, not only one before the first '/', '?' or '#':
 // a password holding an unencoded '/', '?', '#' or '@' makes the URL malformed,
 // and exactly then the URL is quoted in an error message. Without a ':' the
-// whole userinfo may be a password ("redis://s3cret@host").
+// whole userinfo may be a password ("redis://s3cret@host"). A URL without a
+// scheme ("user:pw@host") is treated as starting with its authority.
 Span userinfo_password(std::string_view url) {
   const auto scheme_end = url.find("://");
-  if (scheme_end == std::string_view::npos) return {};
-  const std::size_t auth_begin = scheme_end + 3;
+  const std::size_t auth_begin = scheme_end == std::string_view::npos ? 0 : scheme_end + 3;
   const auto at = url.rfind('@');
   if (at == std::string_view::npos || at < auth_begin) return {};
   const auto colon = url.find(':', auth_begin);
@@ -28,24 +28,21 @@ Span userinfo_password(std::string_view url) {
   return {colon + 1, at};
 }
 
-// Every "password=VALUE" in the query string.
+// Every "password=VALUE" that follows a '?' or '&' anywhere in the URL (any
+// letter case), so a misplaced second '?' does not hide one from redaction.
+// The value ends at the next '&' or at the end.
 std::vector<Span> query_passwords(std::string_view url) {
   std::vector<Span> out;
-  const auto q = url.find('?');
-  if (q == std::string_view::npos) return out;
-  std::size_t pos = q + 1;
-  while (pos <= url.size()) {
-    std::size_t end = url.find('&', pos);
+  constexpr std::string_view kKey = "password=";
+  std::string lowered(url);
+  std::transform(lowered.begin(), lowered.end(), lowered.begin(),
+                 [](unsigned char c) { return static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c); });
+  for (std::size_t pos = lowered.find(kKey); pos != std::string::npos; pos = lowered.find(kKey, pos + 1)) {
+    if (pos == 0 || (url[pos - 1] != '?' && url[pos - 1] != '&')) continue;
+    const std::size_t value = pos + kKey.size();
+    std::size_t end = url.find('&', value);
     if (end == std::string_view::npos) end = url.size();
-    const std::string_view param = url.substr(pos, end - pos);
-    constexpr std::string_view kKey = "password=";
-    if (param.size() >= kKey.size()) {
-      std::string lowered(param.substr(0, kKey.size()));
-      std::transform(lowered.begin(), lowered.end(), lowered.begin(),
-                     [](unsigned char c) { return static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c); });
-      if (lowered == kKey) out.push_back({pos + kKey.size(), end});
-    }
-    pos = end + 1;
+    out.push_back({value, end});
   }
   return out;
 }
