@@ -10,10 +10,38 @@ namespace cachet {
 
 namespace detail {
 
-std::size_t StripedCounters::stripe_index() noexcept {
-  static std::atomic<std::size_t> next{0};
-  thread_local const std::size_t index = next.fetch_add(1, std::memory_order_relaxed) % kStripes;
-  return index;
+namespace {
+
+// Stripe i < kStripes - 1 is owned by at most one thread at a time. The
+// release on exit / acquire on claim hands the stripe's values to the next
+// owner, which continues from them.
+std::array<std::atomic<bool>, StripedCounters::kStripes - 1> g_stripe_taken{};
+
+struct StripeClaim {
+  std::size_t index = StripedCounters::kStripes - 1;  // the shared stripe
+  bool exclusive = false;
+  StripeClaim() noexcept {
+    for (std::size_t i = 0; i < g_stripe_taken.size(); ++i) {
+      if (!g_stripe_taken[i].load(std::memory_order_relaxed) &&
+          !g_stripe_taken[i].exchange(true, std::memory_order_acquire)) {
+        index = i;
+        exclusive = true;
+        return;
+      }
+    }
+  }
+  ~StripeClaim() {
+    if (exclusive) g_stripe_taken[index].store(false, std::memory_order_release);
+  }
+  StripeClaim(const StripeClaim&) = delete;
+  StripeClaim& operator=(const StripeClaim&) = delete;
+};
+
+}  // namespace
+
+StripedCounters::Slot StripedCounters::thread_slot() noexcept {
+  thread_local const StripeClaim claim;
+  return {claim.index, claim.exclusive};
 }
 
 std::pair<std::shared_ptr<SingleFlight::Flight>, bool> SingleFlight::join(const std::string& key) {

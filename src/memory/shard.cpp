@@ -1,15 +1,14 @@
 // One SimpleCache shard: open-addressing index (linear probing, backward-shift
-// deletion, no tombstones) + SIEVE queue. See docs/memory-engine.md.
+// deletion, no tombstones) + SIEVE queue, and the shard lock's slow path. See
+// docs/architecture.md ("The in-memory engine").
 #include "memory/shard.hpp"
 
 #include <algorithm>
 #include <cassert>
 #include <chrono>
 #include <cstdlib>
-#include <functional>
 #include <new>
-
-#include <ctime>  // clock_gettime, CLOCK_MONOTONIC_COARSE (POSIX, via <time.h>)
+#include <thread>
 
 namespace cachet::memory {
 
@@ -33,32 +32,49 @@ namespace {
 // CLOCK_MONOTONIC_COARSE is steady_clock's base (CLOCK_MONOTONIC) as of the
 // last timer tick, so it never runs ahead of it. Checked once at start-up;
 // when it does not look like that, the coarse path is disabled.
-std::int64_t read_coarse() noexcept {
-#ifdef CLOCK_MONOTONIC_COARSE
-  timespec ts{};
-  if (clock_gettime(CLOCK_MONOTONIC_COARSE, &ts) != 0) return 0;
-  return static_cast<std::int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
-#else
-  return 0;
-#endif
-}
-
 bool coarse_is_usable() noexcept {
+#ifdef CLOCK_MONOTONIC_COARSE
   const std::int64_t before = now_ns();
-  const std::int64_t coarse = read_coarse();
+  timespec ts{};
+  if (clock_gettime(CLOCK_MONOTONIC_COARSE, &ts) != 0) return false;
+  const std::int64_t coarse = static_cast<std::int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
   const std::int64_t after = now_ns();
   // A lower bound that lags by at most a few ticks.
   return coarse != 0 && coarse <= after && coarse > before - 100'000'000;
+#else
+  return false;
+#endif
+}
+
+inline void cpu_relax() noexcept {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  asm volatile("yield" ::: "memory");
+#endif
 }
 
 }  // namespace
 
-std::int64_t coarse_now_ns() noexcept {
-  static const bool usable = coarse_is_usable();
-  return usable ? read_coarse() : 0;
-}
+const bool coarse_clock_usable = coarse_is_usable();
 
-std::uint64_t hash_key(std::string_view key) noexcept { return std::hash<std::string_view>{}(key); }
+void SpinLock::lock_contended() noexcept {
+  // About 10 us of spinning at most (a pause is 10-140 cycles), then a few
+  // yields, then short sleeps: a waiter never burns a core for long.
+  constexpr int kSpins = 128;
+  constexpr int kYields = 16;
+  for (int round = 0;; ++round) {
+    for (int i = 0; i < kSpins; ++i) {
+      if (!locked_.load(std::memory_order_relaxed) && !locked_.exchange(true, std::memory_order_acquire)) return;
+      cpu_relax();
+    }
+    if (round < kYields) {
+      std::this_thread::yield();
+    } else {
+      std::this_thread::sleep_for(std::chrono::microseconds(50));
+    }
+  }
+}
 
 Entry* Entry::create(std::string_view key, std::string_view value, std::int64_t expires_ns) noexcept {
   // malloc (not new): no exception on exhaustion, and at least 16-byte
@@ -94,22 +110,6 @@ bool Shard::reset_table(std::size_t slots) noexcept {
   slots_ = std::move(fresh);
   size_ = slots;
   return true;
-}
-
-std::size_t Shard::find(std::string_view key, std::uint64_t h) const noexcept {
-  const std::uintptr_t tag = tag_of(h);
-  std::size_t i = home(h);
-  for (;;) {
-    const std::uintptr_t s = slots_[i];
-    if (s == 0) return npos;
-    if ((s & kTagMask) == tag) {
-      const Entry* e = entry_of(s);
-      if (e->key_len() == key.size() && (key.empty() || std::memcmp(e->data(), key.data(), key.size()) == 0)) {
-        return i;
-      }
-    }
-    if (++i == size_) i = 0;
-  }
 }
 
 std::size_t Shard::find_ptr(const Entry* e) const noexcept {
@@ -157,6 +157,7 @@ bool Shard::insert(Entry* e, std::uint64_t h) noexcept {
   head_ = e;
   ++live_;
   if (e->expires_ns != 0) ++expiring_;
+  note_deadline(e->expires_ns);
   return true;
 }
 
@@ -245,8 +246,7 @@ Shard::Evicted Shard::evict_one(std::int64_t now, const Entry* keep) noexcept {
   return out;
 }
 
-std::pair<std::size_t, std::size_t> Shard::sweep(std::int64_t now, int steps) noexcept {
-  if (expiring_ == 0) return {0, 0};
+std::pair<std::size_t, std::size_t> Shard::sweep_steps(std::int64_t now, int steps) noexcept {
   std::size_t bytes = 0, reclaimed = 0;
   Entry* p = sweep_ != nullptr ? sweep_ : tail_;
   for (int i = 0; i < steps && p != nullptr; ++i) {
@@ -254,10 +254,18 @@ std::pair<std::size_t, std::size_t> Shard::sweep(std::int64_t now, int steps) no
     if (p->expired_at(now)) {
       bytes += erase(p);
       ++reclaimed;
+    } else {
+      note_deadline(p->expires_ns);
     }
     p = next;
   }
   sweep_ = p;
+  if (p == nullptr) {
+    // A pass is complete: every entry linked when it began has been seen, and
+    // every deadline set since was noted, so their minimum bounds them all.
+    earliest_ = pass_earliest_;
+    pass_earliest_ = kNoDeadline;
+  }
   return {bytes, reclaimed};
 }
 
@@ -280,6 +288,7 @@ std::size_t Shard::free_entries() noexcept {
   head_ = tail_ = hand_ = sweep_ = nullptr;
   live_ = 0;
   expiring_ = 0;
+  earliest_ = pass_earliest_ = kNoDeadline;
   return bytes;
 }
 

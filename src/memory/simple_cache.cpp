@@ -1,7 +1,7 @@
-// SimpleCache: power-of-two shards, each a mutex-protected Shard (index +
+// SimpleCache: power-of-two shards, each a spin-locked Shard (index +
 // SIEVE queue). max_items is split exactly between the shards; max_bytes is
 // one global atomic budget that a write reserves before it stores, so neither
-// bound is ever exceeded. See docs/memory-engine.md for the design.
+// bound is ever exceeded. See docs/architecture.md ("The in-memory engine").
 #include "cachet/simple_cache.hpp"
 
 #include <algorithm>
@@ -21,6 +21,7 @@ namespace {
 
 using memory::Entry;
 using memory::Shard;
+using memory::SpinLock;
 
 constexpr std::size_t kMaxShards = 4096;
 constexpr std::size_t kAutoMaxShards = 64;
@@ -61,20 +62,41 @@ bool parse_int64(std::string_view s, std::int64_t& out) {
   return r.ec == std::errc() && r.ptr == s.data() + s.size();
 }
 
-// Reads the steady clock at most once per operation, and only when needed.
-class LazyNow {
+// The clock of one operation: each reading is taken at most once, and only
+// when needed. precise() is steady_clock (~30 ns here); coarse() is a lower
+// bound of it that lags by about a timer tick (~5-8 ns): the precise reading
+// when one was already taken or no coarse clock exists. Whatever only has to
+// be conservative (is this entry certainly expired? may anything here have
+// expired?) uses coarse(); deciding that an entry is alive needs precise()
+// unless the deadline is far (memory::alive_at).
+class OpClock {
  public:
-  std::int64_t operator()() {
-    if (now_ == 0) now_ = memory::now_ns();
-    return now_;
+  std::int64_t precise() {
+    if (precise_ == 0) precise_ = memory::now_ns();
+    return precise_;
+  }
+  std::int64_t coarse() {
+    if (coarse_ == 0) coarse_ = precise_ != 0 ? precise_ : memory::coarse_now_ns();
+    if (coarse_ == 0) coarse_ = precise();
+    return coarse_;
+  }
+  /// memory::alive_at with this operation's readings.
+  bool alive(std::int64_t expires_ns) {
+    return expires_ns == 0 || memory::alive_at(expires_ns, coarse(), [this] { return precise(); });
   }
 
  private:
-  std::int64_t now_ = 0;
+  std::int64_t precise_ = 0;
+  std::int64_t coarse_ = 0;
 };
+
+// Deadlines of TTLs from this long on are computed from the coarse clock:
+// they may fall up to one timer tick (1-10 ms) early, never late.
+constexpr std::int64_t kCoarseDeadlineMinMs = 1000;
 
 }  // namespace
 
+// NOLINTNEXTLINE(clang-analyzer-optin.performance.Padding): `bytes` sits on its own cache line on purpose
 struct SimpleCache::Impl {
   enum class Mode { set, add, increment };
 
@@ -116,11 +138,12 @@ struct SimpleCache::Impl {
   std::size_t shard_index(std::uint64_t h) const noexcept { return static_cast<std::size_t>(h >> 48) & shard_mask; }
 
   /// The deadline for `ttl` (resolved against the default); 0 = never.
-  std::int64_t deadline(Ttl ttl, LazyNow& now) const noexcept {
+  std::int64_t deadline(Ttl ttl, OpClock& now) noexcept {
     const Ttl t = ttl.resolve(options.default_timeout);
     if (t.is_never()) return 0;
+    if (!deadlines_seen.load(std::memory_order_relaxed)) deadlines_seen.store(true, std::memory_order_relaxed);
     const std::int64_t ms = t.duration().count();
-    const std::int64_t base = now();
+    const std::int64_t base = ms >= kCoarseDeadlineMinMs ? now.coarse() : now.precise();
     constexpr std::int64_t kMax = std::numeric_limits<std::int64_t>::max();
     if (ms > (kMax - base) / 1'000'000) return kMax;
     return base + ms * 1'000'000;
@@ -149,8 +172,9 @@ struct SimpleCache::Impl {
   }
 
   /// The bounded per-write reclaim step.
-  void sweep(Shard& s, LazyNow& now, Tally& tally) noexcept {
-    auto [freed, n] = s.sweep(now(), kSweepSteps);
+  void sweep(Shard& s, OpClock& now, Tally& tally) noexcept {
+    if (!s.has_deadlines()) return;  // no clock read for a shard without TTLs
+    auto [freed, n] = s.sweep(now.coarse(), kSweepSteps);
     release(freed);
     tally.expired += n;
   }
@@ -160,10 +184,10 @@ struct SimpleCache::Impl {
   void evict_elsewhere(std::size_t own, std::size_t need, Tally& tally) {
     for (std::size_t k = 1; k < nshards; ++k) {
       Shard& t = shards[(own + k) & shard_mask];
-      std::lock_guard<std::mutex> lock(t.mu);
-      LazyNow now;
+      std::lock_guard<SpinLock> lock(t.mu);
+      OpClock now;
       while (need > options.max_bytes - bytes.load(std::memory_order_relaxed)) {
-        auto ev = t.evict_one(now(), nullptr);
+        auto ev = t.evict_one(now.coarse(), nullptr);
         if (!ev.any) break;
         account(ev, tally);
       }
@@ -172,26 +196,33 @@ struct SimpleCache::Impl {
   }
 
   Value get(std::string_view key, Tally& tally) {
+    // The clock is read first, before the key is even hashed: the CPU then
+    // overlaps it with the misses on the key, the index and the entry instead
+    // of adding it after them. Reading it before the lock is sound: a value
+    // found alive by this reading was alive at some instant of this call (or
+    // was written later in it, with a deadline in the future). Caches that
+    // never had a deadline skip it.
+    const std::int64_t coarse = deadlines_seen.load(std::memory_order_relaxed) ? memory::coarse_now_ns() : 0;
     const std::uint64_t h = memory::hash_key(key);
     Shard& s = shards[shard_index(h)];
-    std::lock_guard<std::mutex> lock(s.mu);
+    std::lock_guard<SpinLock> lock(s.mu);
     const std::size_t i = s.find(key, h);
     if (i == Shard::npos) return std::nullopt;
     Entry* e = s.at(i);
-    if (!memory::alive(e->expires_ns, memory::now_ns)) {
+    if (!memory::alive_at(e->expires_ns, coarse, memory::now_ns)) {
       reclaim_expired(s, i, tally);
       return std::nullopt;
     }
-    if (!e->visited()) e->set_visited(true);
+    e->mark_visited();
     return std::string(e->value());
   }
 
   /// Finds a live entry for `key` in `s` (lock held), reclaiming an expired one.
-  std::size_t find_live(Shard& s, std::string_view key, std::uint64_t h, LazyNow& now, Tally& tally) {
+  std::size_t find_live(Shard& s, std::string_view key, std::uint64_t h, OpClock& now, Tally& tally) {
     const std::size_t i = s.find(key, h);
     if (i == Shard::npos) return i;
     const Entry* e = s.at(i);
-    if (!memory::alive(e->expires_ns, now)) {
+    if (!now.alive(e->expires_ns)) {
       reclaim_expired(s, i, tally);
       return Shard::npos;
     }
@@ -207,13 +238,13 @@ struct SimpleCache::Impl {
     const std::uint64_t h = memory::hash_key(key);
     const std::size_t own = shard_index(h);
     Shard& s = shards[own];
-    LazyNow now;
+    OpClock now;
     std::int64_t expires = mode == Mode::increment ? 0 : deadline(ttl, now);  // before taking the lock
 
     // A second attempt happens only when the global byte budget had to be
     // freed from other shards (our shard alone could not make room).
     for (int attempt = 0; attempt < 3; ++attempt) {
-      std::unique_lock<std::mutex> lock(s.mu);
+      std::unique_lock<SpinLock> lock(s.mu);
       std::size_t i = find_live(s, key, h, now, tally);
       Entry* old = i == Shard::npos ? nullptr : s.at(i);
       char buf[24];
@@ -236,9 +267,8 @@ struct SimpleCache::Impl {
 
       if (old != nullptr && old->value_len == v.size()) {  // same size: overwrite in place
         if (!v.empty()) std::memcpy(old->data() + old->key_len(), v.data(), v.size());
-        s.expiry_changed(old->expires_ns, expires);
-        old->expires_ns = expires;
-        old->set_visited(true);
+        s.set_expiry(old, expires);
+        old->mark_visited();
         sweep(s, now, tally);
         return true;
       }
@@ -248,7 +278,7 @@ struct SimpleCache::Impl {
       bool evicted = false;
       if (old == nullptr) {
         while (s.size() >= s.item_budget()) {
-          auto ev = s.evict_one(now(), nullptr);
+          auto ev = s.evict_one(now.coarse(), nullptr);
           if (!ev.any) return false;
           account(ev, tally);
         }
@@ -256,7 +286,7 @@ struct SimpleCache::Impl {
       if (need > old_charge) {
         bool reserved;
         while (!(reserved = try_reserve(need - old_charge))) {
-          auto ev = s.evict_one(now(), old);
+          auto ev = s.evict_one(now.coarse(), old);
           if (!ev.any) break;
           account(ev, tally);
           evicted = true;
@@ -276,9 +306,8 @@ struct SimpleCache::Impl {
       if (old != nullptr) {
         if (evicted) i = s.find(key, h);  // evictions may have moved the slot
         s.replace(i, e);                  // keeps the queue position
-        s.expiry_changed(e->expires_ns, expires);
-        e->expires_ns = expires;
-        e->set_visited(true);
+        s.set_expiry(e, expires);
+        e->mark_visited();
         if (old_charge > need) release(old_charge - need);
       } else if (!s.insert(e, h)) {
         Entry::destroy(e);
@@ -295,8 +324,13 @@ struct SimpleCache::Impl {
   SimpleCacheOptions options;
   std::size_t nshards = 1;
   std::size_t shard_mask = 0;
+  // Set once some entry got a deadline; until then get() reads no clock.
+  // Read by every get, written once: it stays in every core's cache.
+  std::atomic<bool> deadlines_seen{false};
   std::unique_ptr<Shard[]> shards;
-  std::atomic<std::size_t> bytes{0};  // key + value bytes held or reserved, all shards
+  // Key + value bytes held or reserved, all shards. Written by size-changing
+  // writes only; on its own line, away from what every lookup reads.
+  alignas(64) std::atomic<std::size_t> bytes{0};
 };
 
 SimpleCache::SimpleCache(SimpleCacheOptions options) : impl_(std::make_unique<Impl>(*this, std::move(options))) {}
@@ -307,7 +341,7 @@ const SimpleCacheOptions& SimpleCache::options() const noexcept { return impl_->
 void SimpleCache::fill_stats(CacheStats& stats) const {
   std::uint64_t items = 0;
   for (std::size_t i = 0; i < impl_->nshards; ++i) {
-    std::lock_guard<std::mutex> lock(impl_->shards[i].mu);
+    std::lock_guard<SpinLock> lock(impl_->shards[i].mu);
     items += impl_->shards[i].size();
   }
   stats.items = items;
@@ -333,8 +367,8 @@ bool SimpleCache::do_remove(std::string_view key) {
   Impl::Tally tally(*this);
   const std::uint64_t h = memory::hash_key(key);
   Shard& s = impl_->shards[impl_->shard_index(h)];
-  LazyNow now;
-  std::lock_guard<std::mutex> lock(s.mu);
+  OpClock now;
+  std::lock_guard<SpinLock> lock(s.mu);
   const std::size_t i = impl_->find_live(s, key, h, now, tally);
   if (i == Shard::npos) return false;
   impl_->release(s.erase(i));
@@ -345,8 +379,8 @@ bool SimpleCache::do_contains(std::string_view key) {
   Impl::Tally tally(*this);
   const std::uint64_t h = memory::hash_key(key);
   Shard& s = impl_->shards[impl_->shard_index(h)];
-  LazyNow now;
-  std::lock_guard<std::mutex> lock(s.mu);
+  OpClock now;
+  std::lock_guard<SpinLock> lock(s.mu);
   return impl_->find_live(s, key, h, now, tally) != Shard::npos;
 }
 
@@ -382,13 +416,13 @@ std::optional<Ttl> SimpleCache::do_ttl(std::string_view key) {
   Impl::Tally tally(*this);
   const std::uint64_t h = memory::hash_key(key);
   Shard& s = impl_->shards[impl_->shard_index(h)];
-  LazyNow now;
-  std::lock_guard<std::mutex> lock(s.mu);
+  OpClock now;
+  std::lock_guard<SpinLock> lock(s.mu);
   const std::size_t i = impl_->find_live(s, key, h, now, tally);
   if (i == Shard::npos) return std::nullopt;
   const std::int64_t expires = s.at(i)->expires_ns;
   if (expires == 0) return Ttl::never();
-  const std::int64_t left_ns = std::max<std::int64_t>(expires - now(), 1);  // find_live saw it alive
+  const std::int64_t left_ns = std::max<std::int64_t>(expires - now.precise(), 1);  // find_live saw it alive
   return Ttl(std::chrono::milliseconds((left_ns + 999'999) / 1'000'000));
 }
 
@@ -396,21 +430,19 @@ bool SimpleCache::do_touch(std::string_view key, Ttl ttl) {
   Impl::Tally tally(*this);
   const std::uint64_t h = memory::hash_key(key);
   Shard& s = impl_->shards[impl_->shard_index(h)];
-  LazyNow now;
+  OpClock now;
   const std::int64_t expires = impl_->deadline(ttl, now);
-  std::lock_guard<std::mutex> lock(s.mu);
+  std::lock_guard<SpinLock> lock(s.mu);
   const std::size_t i = impl_->find_live(s, key, h, now, tally);
   if (i == Shard::npos) return false;
-  Entry* e = s.at(i);
-  s.expiry_changed(e->expires_ns, expires);
-  e->expires_ns = expires;
+  s.set_expiry(s.at(i), expires);
   return true;
 }
 
 bool SimpleCache::do_clear() {
   for (std::size_t i = 0; i < impl_->nshards; ++i) {
     Shard& s = impl_->shards[i];
-    std::lock_guard<std::mutex> lock(s.mu);
+    std::lock_guard<SpinLock> lock(s.mu);
     impl_->release(s.clear());
   }
   return true;
