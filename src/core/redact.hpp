@@ -18,6 +18,9 @@ std::string redact_url(std::string_view url);
 /// values), raw and percent-decoded; empty strings are left out.
 std::vector<std::string> url_secrets(std::string_view url);
 
+/// The value of a hexadecimal digit (0-15), -1 for any other character.
+int hex_value(char c) noexcept;
+
 /// `message` with every occurrence of each secret of `url` replaced by "***".
 std::string scrub(std::string message, std::string_view url);
 
