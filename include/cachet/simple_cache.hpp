@@ -8,7 +8,10 @@
 // entries are reclaimed incrementally (on access, by the eviction hand and by a
 // two-entry sweep per write), never by a full scan. Evictions and reclaimed
 // expired entries are counted in stats().evictions / .expirations; stats().items
-// and .bytes give the current size. Keys up to 2^31-1 bytes and values up to
+// and .bytes give the current size. Expiry has millisecond precision; an entry
+// whose TTL is 1 s or more may expire up to one kernel timer tick (1-10 ms)
+// early, never late (its deadline is taken from the cheap coarse clock), and
+// ttl() reports its remaining time accordingly. Keys up to 2^31-1 bytes and values up to
 // 2^32-1 bytes are accepted (set returns false beyond). The table layout is
 // described in docs/architecture.md ("The in-memory engine").
 //
