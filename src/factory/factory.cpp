@@ -3,10 +3,7 @@
 // include/cachet/factory.hpp.
 #include "cachet/factory.hpp"
 
-#include <unistd.h>
-
 #include <algorithm>
-#include <random>
 #include <string>
 #include <utility>
 
@@ -16,6 +13,7 @@
 #include "cachet/redis_cache.hpp"
 #include "cachet/simple_cache.hpp"
 #include "core/log.hpp"
+#include "core/probe.hpp"
 #include "core/redact.hpp"
 
 namespace cachet {
@@ -24,63 +22,24 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// How long the probe key lives if the DEL never arrives (e.g. the connection
-// dies between SET and DEL): short, so probes never accumulate.
-constexpr std::chrono::seconds kProbeKeyTtl{10};
-
-struct ProbeResult {
-  bool ok = false;
-  ErrorKind kind = ErrorKind::connection;  // meaningful when !ok
-  std::string reason;                      // empty when ok
+struct ProbeResult : detail::RoundTrip {
   std::chrono::milliseconds elapsed{0};
 };
 
-std::string random_hex(std::size_t n) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::random_device rd;
-  std::mt19937_64 gen((static_cast<std::uint64_t>(rd()) << 32) ^ rd() ^
-                      static_cast<std::uint64_t>(Clock::now().time_since_epoch().count()));
-  std::uniform_int_distribution<int> digit(0, 15);
-  std::string s;
-  s.reserve(n);
-  for (std::size_t i = 0; i < n; ++i) s.push_back(kHex[digit(gen)]);
-  return s;
-}
-
 // The Redis probe: one dedicated connection (pool of 1, errors thrown), the
-// configured timeouts, and a SET / GET / compare / DEL round trip on a key no
-// one else uses. Each step is bounded by the RedisCache timeouts, so the whole
-// probe takes at most connect_timeout + a few socket_timeouts, and in practice
-// connect_timeout + socket_timeout: the first step that times out ends it.
+// configured timeouts, and the test-key round trip of core/probe.hpp. Each
+// step is bounded by the RedisCache timeouts, so the whole probe takes at most
+// connect_timeout + a few socket_timeouts, and in practice connect_timeout +
+// socket_timeout: the first step that times out ends it.
 ProbeResult probe_redis(const CacheConfig& config) {
   ProbeResult r;
   const auto start = Clock::now();
   RedisOptions options = config.redis_options();  // validated already; ConfigError propagates
   options.on_error = ErrorPolicy::Throw;
   options.pool_size = 1;
-  const std::string key = "cachet-probe:" + std::to_string(::getpid()) + ":" + random_hex(16);
-  const std::string value = random_hex(32);
   try {
     RedisCache redis(options);
-    if (!redis.set(key, value, kProbeKeyTtl)) {
-      r.kind = ErrorKind::reply;
-      r.reason = "probe SET was not acknowledged";
-    } else {
-      const auto got = redis.get(key);
-      if (!got || *got != value) {
-        r.kind = ErrorKind::reply;
-        r.reason = got ? "probe value mismatch (GET returned different bytes than were SET)"
-                       : "probe value mismatch (the key was missing right after SET)";
-        try {
-          redis.remove(key);
-        } catch (const BackendError&) {
-          // The mismatch is the reason worth reporting; the key expires by itself.
-        }
-      } else {
-        redis.remove(key);
-        r.ok = true;
-      }
-    }
+    static_cast<detail::RoundTrip&>(r) = detail::test_key_round_trip(redis);
   } catch (const BackendError& e) {
     r.kind = e.kind();
     r.reason = e.what();

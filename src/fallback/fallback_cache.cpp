@@ -16,6 +16,7 @@
 
 #include "cachet/errors.hpp"
 #include "core/log.hpp"
+#include "core/probe.hpp"
 
 namespace cachet {
 
@@ -42,7 +43,6 @@ void FallbackOptions::validate() const {
 
 namespace {
 
-constexpr const char* kStartedOpen = "started open";
 // Recovery: journal size at which the remaining keys are replayed with writers
 // held back, and the round after which that happens whatever the size.
 constexpr std::size_t kDrainMax = 256;
@@ -133,7 +133,13 @@ struct FallbackCache::Impl {
       trips.fetch_add(1);
     }
     prober = std::thread([this] { prober_loop(); });
-    if (opt.start_open) notify_state(BreakerState::closed, BreakerState::open, kStartedOpen);
+    if (opt.start_open) {
+      // The owner chose to start open (the factory does after a failed probe
+      // and logs the warning with the reason itself): info, not a warning.
+      detail::log()->info("cachet: started with the breaker open; serving from {} until {} answers a probe",
+                          secondary->backend(), primary->backend());
+      fire_callback(BreakerState::closed, BreakerState::open);
+    }
   }
 
   ~Impl() {
@@ -154,23 +160,21 @@ struct FallbackCache::Impl {
 
   void notify_state(BreakerState from, BreakerState to, const std::string& why) {
     auto lg = detail::log();
-    if (to == BreakerState::open && from == BreakerState::closed && why == kStartedOpen) {
-      // The owner chose to start open (the factory does after a failed probe
-      // and logs the warning with the reason itself): no second warning.
-      lg->info("cachet: started with the breaker open; serving from {} until {} answers a probe",
-               secondary->backend(), primary->backend());
-    } else if (to == BreakerState::open && from == BreakerState::closed) {
+    if (to == BreakerState::open && from == BreakerState::closed) {
       lg->warn("cachet: {} unavailable ({}); serving from {} until it recovers", primary->backend(), why,
                secondary->backend());
     } else if (to == BreakerState::closed) {
       lg->info("cachet: {} recovered; breaker closed", primary->backend());
     }
-    if (opt.on_state_change) {
-      try {
-        opt.on_state_change(from, to);
-      } catch (...) {
-        // A throwing callback must not break the cache.
-      }
+    fire_callback(from, to);
+  }
+
+  void fire_callback(BreakerState from, BreakerState to) {
+    if (!opt.on_state_change) return;
+    try {
+      opt.on_state_change(from, to);
+    } catch (...) {
+      // A throwing callback must not break the cache.
     }
   }
 
@@ -302,25 +306,13 @@ struct FallbackCache::Impl {
         why = "PING failed";
         return false;
       }
-      static std::atomic<std::uint64_t> counter{0};
-      const std::string key = "__cachet_breaker_probe__:" + std::to_string(counter.fetch_add(1)) + ":" +
-                              std::to_string(Clock::now().time_since_epoch().count());
-      const std::string value = std::to_string(std::random_device{}());
-      if (!primary->set(key, value, std::chrono::seconds(10))) {
-        why = "probe SET failed";
-        return false;
-      }
-      auto got = primary->get(key);
-      primary->remove(key);
-      if (!got || *got != value) {
-        why = "probe value mismatch";
-        return false;
-      }
-      return true;
     } catch (const BackendError& e) {
       why = e.what();
       return false;
     }
+    detail::RoundTrip trip = detail::test_key_round_trip(*primary);
+    why = std::move(trip.reason);
+    return trip.ok;
   }
 
   // Replays the journal until it is empty, then closes. False (and reopened)
