@@ -241,6 +241,20 @@ TEST(SimpleCacheExpiry, ExpiredEntryIsNeverReturned) {
   }
 }
 
+TEST(SimpleCacheExpiry, HugeTtlSaturatesInsteadOfOverflowing) {
+  // The largest TTLs overflow a nanosecond deadline; they must mean "far in
+  // the future", never a deadline in the past (an entry that is gone at once).
+  cachet::SimpleCache c(opts(100, 1 << 20, 1));
+  for (const cachet::Ttl ttl : {cachet::Ttl(std::chrono::hours::max()), cachet::Ttl(std::chrono::milliseconds::max()),
+                                cachet::Ttl(std::chrono::hours(24 * 365 * 300))}) {
+    ASSERT_TRUE(c.set("k", "v", ttl)) << ttl.to_string();
+    EXPECT_EQ(c.get("k"), std::optional<std::string>("v")) << ttl.to_string();
+    const auto left = c.ttl("k");
+    ASSERT_TRUE(left.has_value()) << ttl.to_string();
+    EXPECT_GT(left->duration(), std::chrono::hours(24 * 365 * 100)) << ttl.to_string();
+  }
+}
+
 TEST(SimpleCacheExpiry, ReclaimedWithoutBeingAccessed) {
   cachet::SimpleCache c(opts(1000, 1 << 20, 1));
   for (int i = 0; i < 100; ++i) c.set("short" + std::to_string(i), "v", 30ms);

@@ -144,9 +144,14 @@ struct SimpleCache::Impl {
     if (!deadlines_seen.load(std::memory_order_relaxed)) deadlines_seen.store(true, std::memory_order_relaxed);
     const std::int64_t ms = t.duration().count();
     const std::int64_t base = ms >= kCoarseDeadlineMinMs ? now.coarse() : now.precise();
-    constexpr std::int64_t kMax = std::numeric_limits<std::int64_t>::max();
-    if (ms > (kMax - base) / 1'000'000) return kMax;
-    return base + ms * 1'000'000;
+    // Saturates at "practically never" instead of overflowing, without a
+    // 64-bit division on every TTL'd write.
+    std::int64_t span = 0;
+    std::int64_t at = 0;
+    if (__builtin_mul_overflow(ms, std::int64_t{1'000'000}, &span) || __builtin_add_overflow(base, span, &at)) {
+      return std::numeric_limits<std::int64_t>::max();
+    }
+    return at;
   }
 
   bool try_reserve(std::size_t n) noexcept {
