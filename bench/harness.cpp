@@ -98,6 +98,20 @@ std::vector<Sample> interleaved(int rounds, const std::vector<std::function<Meas
   return out;
 }
 
+Sample abba(int quads, const std::function<Measurement()>& baseline, const std::function<Measurement()>& subject) {
+  baseline();
+  subject();
+  Sample ratios;
+  for (int q = 0; q < quads; ++q) {
+    const double a1 = baseline().rate;
+    const double b1 = subject().rate;
+    const double b2 = subject().rate;
+    const double a2 = baseline().rate;
+    if (a1 + a2 > 0) ratios.rates.push_back((b1 + b2) / (a1 + a2));
+  }
+  return ratios;
+}
+
 std::string human(double v) {
   const char* suffix = "";
   double x = v;
@@ -147,6 +161,13 @@ void Report::ratio(Ratio r) {
   ratios_.push_back(std::move(r));
 }
 
+void Report::info(const std::string& name, double value, const std::string& meaning) {
+  std::printf("   -- %-38s %8.3f  (no target: %s)\n", name.c_str(), value, meaning.c_str());
+  std::fflush(stdout);
+  rows_.push_back({"info", name, name.substr(0, name.find('_')), 0, 0, value, value, value, "ratio", ""});
+  infos_.push_back({name, value, meaning});
+}
+
 int Report::finish() {
   std::printf("\n== Targets (issue #6) ==\n");
   std::printf("%-40s %10s %12s  %-6s %s\n", "ratio", "value", "target", "result", "meaning");
@@ -158,8 +179,12 @@ int Report::finish() {
                 r.meaning.c_str());
     if (!r.pass()) ++failed;
   }
+  for (const auto& i : infos_) {
+    std::printf("%-40s %10.3f %12s  %-6s %s\n", i.name.c_str(), i.value, "(none)", "info", i.meaning.c_str());
+  }
   std::printf("%zu targets checked, %d failed\n\n", ratios_.size(), failed);
   for (const auto& r : ratios_) std::printf("ratio %s %.4f\n", r.name.c_str(), r.value);
+  for (const auto& i : infos_) std::printf("info %s %.4f\n", i.name.c_str(), i.value);
   std::fflush(stdout);
   return failed;
 }

@@ -71,6 +71,15 @@ struct Sample {
 /// load cancel); with --stat best, best(subject) / best(baseline).
 double paired_ratio(const Sample& subject, const Sample& baseline);
 
+/// A finer comparison of two contenders than interleaved() gives: `quads`
+/// A-B-B-A sequences of short measurements (baseline, subject, subject,
+/// baseline), after one warm-up of each. Returns one ratio per quad,
+/// (subject1 + subject2) / (baseline1 + baseline2), which cancels any load
+/// change that is linear over the quad; the caller takes the median. Used where
+/// the expected difference (a few per cent) is smaller than this machine's
+/// swings between rounds.
+Sample abba(int quads, const std::function<Measurement()>& baseline, const std::function<Measurement()>& subject);
+
 /// True: Sample::center() is the best round instead of the median (--stat best).
 extern bool g_use_best;
 
@@ -104,6 +113,10 @@ class Report {
   void miss_ratio(const std::string& trace, const std::string& policy, double capacity_percent, double value);
   void value(const std::string& name, const std::string& series, double v, const std::string& unit);
   void ratio(Ratio r);
+  /// A ratio reported for context with no target (e.g. a noise control):
+  /// printed, listed under the targets and written to the CSV as kind "info",
+  /// and ends the output as an `info <name> <value>` line.
+  void info(const std::string& name, double value, const std::string& meaning);
   /// Prints the target table and the ratio lines; returns the number of failed targets.
   int finish();
   bool write_csv(const std::string& path) const;
@@ -117,6 +130,12 @@ class Report {
   };
   std::vector<Row> rows_;
   std::vector<Ratio> ratios_;
+  struct Info {
+    std::string name;
+    double value;
+    std::string meaning;
+  };
+  std::vector<Info> infos_;
 };
 
 /// "12.3 M", "45.6 k" — three significant digits.
