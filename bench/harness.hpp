@@ -6,7 +6,8 @@
 // thread joined). Contenders of one comparison are measured in interleaved
 // rounds (round r rotates the order by r) after one discarded warm-up round,
 // and each is summarised by its median, so that a noisy neighbour on this
-// shared machine hits subject and baseline alike.
+// shared machine hits subject and baseline alike. Ratios whose target is near
+// parity (P1, P2 vs pipeline, P3, P7) are measured again, finer, by abba().
 #pragma once
 
 #include <atomic>
