@@ -310,9 +310,9 @@ struct FallbackCache::Impl {
       why = e.what();
       return false;
     }
-    detail::RoundTrip trip = detail::test_key_round_trip(*primary);
-    why = std::move(trip.reason);
-    return trip.ok;
+    detail::RoundTrip round_trip = detail::test_key_round_trip(*primary);
+    why = std::move(round_trip.reason);
+    return round_trip.ok;
   }
 
   // Replays the journal until it is empty, then closes. False (and reopened)
