@@ -13,6 +13,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <filesystem>
 #include <memory>
 #include <random>
 #include <sstream>
@@ -199,6 +200,60 @@ TEST_F(RedisCacheTest, RequirepassAuth) {
   e = thrown_by([&] { none->set("k", "v"); });
   EXPECT_EQ(e.kind(), ErrorKind::reply);
   EXPECT_TRUE(has(e.what(), "NOAUTH")) << e.what();
+}
+
+TEST_F(RedisCacheTest, LoadingServerFailsOpenThenServesOnceLoaded) {
+  // A real LOADING phase: a server started on a saved dataset with Redis's
+  // hidden per-key load delay (key-load-delay, microseconds) answers every
+  // command with "-LOADING ..." for about 3 s; it serves clients while loading
+  // only because events are processed every 1 KiB of the file.
+  constexpr int kKeys = 2000;
+  RedisServer source;
+  std::vector<std::string> mset = {"MSET"};
+  for (int i = 0; i < kKeys; ++i) {
+    mset.push_back("t:load:" + std::to_string(i));
+    mset.push_back("v" + std::to_string(i));
+  }
+  ASSERT_EQ(source.command(mset), "OK");
+  ASSERT_EQ(source.command({"SAVE"}), "OK");
+
+  RedisServer::Options so;
+  so.args = {"--key-load-delay", "1500", "--loading-process-events-interval-bytes", "1024"};
+  so.start = false;
+  so.ready_while_loading = true;
+  RedisServer server(so);
+  std::filesystem::copy_file(source.dir() + "/dump.rdb", server.dir() + "/dump.rdb");
+  server.start();
+  ASSERT_TRUE(has(server.command({"PING"}), "LOADING")) << "the server finished loading before the test could run";
+
+  auto o = RedisOptions::from_url(server.url());
+  o.key_prefix = "t:";
+  o.on_error = ErrorPolicy::FailOpen;
+  RedisCache open(o);
+  o.on_error = ErrorPolicy::Throw;
+  RedisCache strict(o);
+
+  EXPECT_EQ(open.get("load:1"), std::nullopt);
+  EXPECT_FALSE(open.set("fresh", "x"));
+  EXPECT_FALSE(open.ping());
+  const auto st = open.stats();
+  EXPECT_EQ(st.errors_reply, 3u);
+  EXPECT_EQ(st.errors, st.errors_reply);
+  const auto e = thrown_by([&] { strict.get("load:1"); });
+  EXPECT_EQ(e.kind(), ErrorKind::reply);
+  EXPECT_TRUE(has(e.what(), "LOADING")) << e.what();
+
+  // Once loaded, the same caches (the same pooled connections) serve the data.
+  const auto deadline = std::chrono::steady_clock::now() + 20s;
+  while (has(server.command({"PING"}), "LOADING") && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(50ms);
+  }
+  ASSERT_EQ(server.command({"PING"}), "PONG");
+  EXPECT_EQ(open.get("load:1"), std::optional<std::string>("v1"));
+  EXPECT_EQ(strict.get("load:1999"), std::optional<std::string>("v1999"));
+  EXPECT_TRUE(open.set("fresh", "x"));
+  EXPECT_TRUE(open.ping());
+  EXPECT_EQ(open.stats().errors, 3u);
 }
 
 TEST_F(RedisCacheTest, AclUserAuth) {

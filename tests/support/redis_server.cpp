@@ -175,6 +175,10 @@ bool RedisServer::try_start_once() {
     if (auto c = connect_to(port_, options_.password)) {
       ReplyPtr r(static_cast<redisReply*>(redisCommand(c.get(), "PING")), &freeReplyObject);
       if (r && r->type == REDIS_REPLY_STATUS) return true;
+      if (r && r->type == REDIS_REPLY_ERROR && options_.ready_while_loading &&
+          std::string(r->str, r->len).rfind("LOADING", 0) == 0) {
+        return true;
+      }
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }

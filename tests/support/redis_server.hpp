@@ -52,6 +52,9 @@ class RedisServer {
     std::string password;
     /// Start immediately (default); false = construct stopped, call start().
     bool start = true;
+    /// start() also returns when the server answers PING with LOADING (it is
+    /// still loading its dataset), instead of waiting until it has loaded.
+    bool ready_while_loading = false;
   };
 
   RedisServer();
@@ -72,6 +75,7 @@ class RedisServer {
 
   /// Starts the server (same port as before) and waits until it answers PING
   /// (at most 10 s; throws std::runtime_error otherwise, with the log's tail).
+  /// A server given a dump.rdb in dir() before start() loads it.
   void start();
   /// SIGTERM, wait; SIGKILL after 5 s.
   void stop();
