@@ -245,6 +245,29 @@ TEST_F(FallbackTest, ServerKilledAndRestarted) {
   EXPECT_EQ(h.changes.back().second, BreakerState::closed);
 }
 
+// 1b. Redis restarted on a large dataset: it answers LOADING until loaded.
+TEST_F(FallbackTest, ServerStillLoadingItsDataset) {
+  Harness h;
+  auto server = cachet::test::loading_server(h.prefix);
+  ASSERT_NE(server->command({"PING"}).find("LOADING"), std::string::npos) << "loaded before the test could run";
+  h.build(server->port());
+  EXPECT_FALSE(h.timed([&] { return h.cache->get("load:1"); }).has_value());  // LOADING: memory's miss
+  h.fail_until_open();
+  EXPECT_TRUE(h.timed([&] { return h.cache->set("during", "x"); }));  // memory, journaled
+  EXPECT_EQ(h.timed([&] { return h.cache->get("during"); }), "x");
+  // Loaded: the breaker's probe succeeds, the journal is replayed, and the
+  // dataset Redis loaded is served again.
+  ASSERT_TRUE(h.wait_state(BreakerState::closed, 20s));
+  EXPECT_EQ(h.cache->get("load:1"), "v1");
+  EXPECT_EQ(h.cache->get("load:1999"), "v1999");
+  EXPECT_EQ(h.cache->get("during"), "x");
+  EXPECT_EQ(h.raw_get(*server, "during"), "x");
+  const auto s = h.cache->stats();
+  EXPECT_EQ(s.breaker_trips, 1u);
+  EXPECT_GT(s.errors_reply, 0u);
+  EXPECT_EQ(s.journal_size, 0u);
+}
+
 // 2. SIGSTOP (hangs), then SIGCONT.
 TEST_F(FallbackTest, ServerStoppedThenContinued) {
   RedisServer server;

@@ -13,7 +13,6 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
-#include <filesystem>
 #include <memory>
 #include <random>
 #include <sstream>
@@ -203,27 +202,10 @@ TEST_F(RedisCacheTest, RequirepassAuth) {
 }
 
 TEST_F(RedisCacheTest, LoadingServerFailsOpenThenServesOnceLoaded) {
-  // A real LOADING phase: a server started on a saved dataset with Redis's
-  // hidden per-key load delay (key-load-delay, microseconds) answers every
-  // command with "-LOADING ..." for about 3 s; it serves clients while loading
-  // only because events are processed every 1 KiB of the file.
-  constexpr int kKeys = 2000;
-  RedisServer source;
-  std::vector<std::string> mset = {"MSET"};
-  for (int i = 0; i < kKeys; ++i) {
-    mset.push_back("t:load:" + std::to_string(i));
-    mset.push_back("v" + std::to_string(i));
-  }
-  ASSERT_EQ(source.command(mset), "OK");
-  ASSERT_EQ(source.command({"SAVE"}), "OK");
-
-  RedisServer::Options so;
-  so.args = {"--key-load-delay", "1500", "--loading-process-events-interval-bytes", "1024"};
-  so.start = false;
-  so.ready_while_loading = true;
-  RedisServer server(so);
-  std::filesystem::copy_file(source.dir() + "/dump.rdb", server.dir() + "/dump.rdb");
-  server.start();
+  // A real LOADING phase: a server restarted on a saved dataset answers every
+  // command with "-LOADING ..." for about 3 s (see loading_server()).
+  auto loading = cachet::test::loading_server("t:");
+  RedisServer& server = *loading;
   ASSERT_TRUE(has(server.command({"PING"}), "LOADING")) << "the server finished loading before the test could run";
 
   auto o = RedisOptions::from_url(server.url());

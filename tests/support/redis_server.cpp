@@ -13,6 +13,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
@@ -268,6 +269,30 @@ std::string RedisServer::log_tail() const {
   ss << in.rdbuf();
   std::string s = ss.str();
   return s.size() > 2000 ? s.substr(s.size() - 2000) : s;
+}
+
+std::unique_ptr<RedisServer> loading_server(const std::string& prefix, int keys) {
+  auto loading = [] {
+    RedisServer::Options so;
+    so.args = {"--key-load-delay", "1500", "--loading-process-events-interval-bytes", "1024"};
+    so.start = false;
+    so.ready_while_loading = true;
+    return std::make_unique<RedisServer>(so);
+  }();
+  {
+    RedisServer source;
+    std::vector<std::string> mset = {"MSET"};
+    for (int i = 0; i < keys; ++i) {
+      mset.push_back(prefix + "load:" + std::to_string(i));
+      mset.push_back("v" + std::to_string(i));
+    }
+    if (source.command(mset) != "OK" || source.command({"SAVE"}) != "OK") {
+      throw std::runtime_error("loading_server: could not write and save the dataset");
+    }
+    std::filesystem::copy_file(source.dir() + "/dump.rdb", loading->dir() + "/dump.rdb");
+  }
+  loading->start();
+  return loading;
 }
 
 }  // namespace cachet::test

@@ -110,4 +110,11 @@ class RedisServer {
   bool try_start_once();
 };
 
+/// A server that is still loading a saved dataset when this returns: `keys`
+/// keys "<prefix>load:<i>" = "v<i>" (written and SAVEd by a short-lived second
+/// server), loaded at 1.5 ms a key through Redis's hidden key-load-delay
+/// config, with events processed every 1 KiB of the file so that it answers
+/// "-LOADING ..." meanwhile: about keys x 1.5 ms of LOADING (3 s by default).
+std::unique_ptr<RedisServer> loading_server(const std::string& prefix, int keys = 2000);
+
 }  // namespace cachet::test
