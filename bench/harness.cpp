@@ -99,8 +99,8 @@ std::vector<Sample> interleaved(int rounds, const std::vector<std::function<Meas
 }
 
 Sample abba(int quads, const std::function<Measurement()>& baseline, const std::function<Measurement()>& subject) {
-  baseline();
-  subject();
+  subject();   // warm-ups, subject first: quad 0 then opens on the baseline
+  baseline();  // right after a baseline run, like every later quad
   Sample ratios;
   for (int q = 0; q < quads; ++q) {
     const double a1 = baseline().rate;
