@@ -30,21 +30,40 @@ struct Counts {
   }
 };
 
-/// Threads call arrive_and_wait() once their setup is done.
+/// Threads call arrive_and_wait() once their setup is done. After the gate
+/// opens, a run first warms up untimed (caches and TLBs refilled after the
+/// other contender's run); each worker calls warm_until_counting() once per
+/// batch, which zeroes its counts when the measured window starts.
 class Gate {
  public:
   explicit Gate(int threads) : threads_(threads) {}
   void arrive_and_wait();
   void wait_all_arrived() const;
   void open() { go_.store(true, std::memory_order_release); }
+  /// Ends the warm-up (run_timed calls it when the measured window starts).
+  void start_counting() { counting_.store(true, std::memory_order_relaxed); }
+
+  /// Per worker: `warm` starts true; at the first call after start_counting(),
+  /// zeroes `c` (work done while warming up is not counted), restarts the
+  /// thread's CPU-time account and clears `warm`.
+  void warm_until_counting(bool& warm, Counts& c) const {
+    if (warm && counting_.load(std::memory_order_relaxed)) {
+      warm = false;
+      c = Counts{};
+      restart_cpu_account();
+    }
+  }
 
  private:
+  static void restart_cpu_account();
   int threads_;
   std::atomic<int> arrived_{0};
   std::atomic<bool> go_{false};
+  std::atomic<bool> counting_{false};
 };
 
-/// A thread's work: set up, gate.arrive_and_wait(), loop until `stop`.
+/// A thread's work: set up, gate.arrive_and_wait(), loop until `stop`,
+/// calling gate.warm_until_counting() once per batch.
 using Worker = std::function<Counts(int thread, Gate& gate, const std::atomic<bool>& stop)>;
 
 struct Measurement {
@@ -53,7 +72,8 @@ struct Measurement {
   double cores = 0;      // CPU time the threads got after the gate / wall time
 };
 
-/// Runs `worker` on `threads` threads for about `seconds`.
+/// Runs `worker` on `threads` threads: an untimed warm-up of a quarter of
+/// `seconds` (at most 5 ms), then a measured window of about `seconds`.
 Measurement run_timed(int threads, double seconds, const Worker& worker);
 
 struct Sample {

@@ -24,8 +24,10 @@ Counts run_trace(CacheT& cache, const std::vector<Op>& trace, const KeySet& keys
   std::uint64_t bytes = 0;
   std::size_t i = 0;
   const std::size_t len = trace.size();  // a multiple of 32
+  bool warm = true;
   gate.arrive_and_wait();
   while (!stop.load(std::memory_order_relaxed)) {
+    gate.warm_until_counting(warm, c);
     for (int j = 0; j < 32; ++j, ++i) {
       const Op op = trace[i];
       const auto key = keys[op_key(op)];

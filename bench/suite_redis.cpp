@@ -96,8 +96,10 @@ void redis_suite(const Options& o, Report& report) {
         RawRedis* raw = use_cache ? nullptr : &raw_for(0);
         Counts c;
         std::size_t i = 0;
+        bool warm = true;
         gate.arrive_and_wait();
         while (!stop.load(std::memory_order_relaxed)) {
+          gate.warm_until_counting(warm, c);
           const auto id = op_key(gets[i]);
           if (++i == trace_len) i = 0;
           bool hit = use_cache ? op_cache(keys[id]) : op_raw(*raw, raw_keys[id]);
@@ -179,8 +181,10 @@ void redis_suite(const Options& o, Report& report) {
         std::vector<std::optional<std::string>> out;
         Counts c;
         std::size_t b = 0;
+        bool warm = true;
         gate.arrive_and_wait();
         while (!stop.load(std::memory_order_relaxed)) {
+          gate.warm_until_counting(warm, c);
           if (is_set) {
             if (use_cache) cache1->set_many(item_batches[b], Ttl::never());
             else if (set_uses_mset) raw->mset(raw_item_batches[b]);
@@ -237,8 +241,10 @@ void redis_suite(const Options& o, Report& report) {
           const auto& trace = traces[static_cast<std::size_t>(t)];
           Counts c;
           std::size_t i = 0;
+          bool warm = true;
           gate.arrive_and_wait();
           while (!stop.load(std::memory_order_relaxed)) {
+            gate.warm_until_counting(warm, c);
             const Op op = trace[i];
             if (++i == trace_len) i = 0;
             const auto id = op_key(op);
