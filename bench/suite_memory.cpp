@@ -3,12 +3,14 @@
 // Zipf exponents, on every requested thread count.
 #include <cachet/simple_cache.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <memory>
 #include <vector>
 #include <thread>
 
+#include "alloc_count.hpp"
 #include "lru.hpp"
 #include "suites.hpp"
 #include "workload.hpp"
@@ -109,6 +111,37 @@ void memory_suite(const Options& o, Report& report) {
   report.note("P7: 'SimpleCache+TTL' has default_timeout 1 h, so every entry carries a TTL; 'SimpleCache' has none;");
   report.note("    P7 ratio: median over A-B-B-A quads of " + std::string(o.quick ? "10" : "20") +
               " ms runs, pooled over " + std::to_string(kP7Pairs) + " cache pairs (pair 1 reversed)");
+
+  // Allocations on the hit path, counted on separate small caches (so the
+  // timed caches are not touched): a hit should allocate the returned value
+  // and nothing else, and an overwrite of the same size nothing at all.
+  if (allocs::available()) {
+    constexpr int kAllocKeys = 2000;
+    SimpleCache a_simple(plain);
+    SimpleCache a_ttl(with_ttl);
+    LockedLru a_lru(2 * kAllocKeys);
+    auto key = [&](int i) { return keys[perm[static_cast<std::size_t>(i % kAllocKeys)]]; };
+    for (int i = 0; i < kAllocKeys; ++i) {
+      a_simple.set(key(i), value);
+      a_ttl.set(key(i), value);
+      a_lru.set(key(i), value);
+    }
+    const double simple_hit = allocs::per_call([&](int i) { static_cast<void>(a_simple.get(key(i))); }, 20'000);
+    const double ttl_hit = allocs::per_call([&](int i) { static_cast<void>(a_ttl.get(key(i))); }, 20'000);
+    const double lru_hit = allocs::per_call([&](int i) { static_cast<void>(a_lru.get(key(i))); }, 20'000);
+    const double simple_set = allocs::per_call([&](int i) { a_simple.set(key(i), value); }, 20'000);
+    const double ttl_set = allocs::per_call([&](int i) { a_ttl.set(key(i), value); }, 20'000);
+    const double lru_set = allocs::per_call([&](int i) { a_lru.set(key(i), value); }, 20'000);
+    std::snprintf(buf, sizeof buf,
+                  "heap allocations per call (100 B values): get hit: SimpleCache %.3f, with TTL %.3f, locked LRU %.3f; "
+                  "overwrite: %.3f, %.3f, %.3f",
+                  simple_hit, ttl_hit, lru_hit, simple_set, ttl_set, lru_set);
+    report.note(buf);
+    report.ratio({"P4_allocs_per_hit", std::max(simple_hit, ttl_hit), 1.0, Better::lower,
+                  "heap allocations per SimpleCache::get hit, with or without TTL (1 = the returned value only)"});
+  } else {
+    report.note("heap allocations not counted: this build has no allocation counter (sanitizers, or not glibc)");
+  }
 
   struct Mix {
     const char* name;

@@ -6,6 +6,7 @@
 #include <memory>
 #include <set>
 
+#include "alloc_count.hpp"
 #include "raw_redis.hpp"
 #include "suites.hpp"
 #include "workload.hpp"
@@ -150,6 +151,32 @@ void redis_suite(const Options& o, Report& report) {
                 abba(quads, loop(true, cache_set, raw_set, false, slice), loop(true, cache_set, raw_set, true, slice))
                     .median(),
                 0.95, Better::higher, "RedisCache::set / raw hiredis SET loop, 1 thread" + how});
+
+  // --- P1, allocations: none that the raw loop does not make ----------------
+  // Heap calls (malloc/calloc/realloc, hiredis's included) per call, on hits
+  // and on overwrites of the same size. The raw loop's own: hiredis formats the
+  // command, buffers it, builds the reply; the hit is copied into a string.
+  if (allocs::available()) {
+    constexpr int kCalls = 2000;
+    auto id = [&](int i) { return op_key(gets[static_cast<std::size_t>(i) % trace_len]); };
+    const double a_cache_get = allocs::per_call([&](int i) { static_cast<void>(cache1->get(keys[id(i)])); }, kCalls);
+    const double a_raw_get = allocs::per_call([&](int i) { static_cast<void>(raw_for(0).get(raw_keys[id(i)])); }, kCalls);
+    const double a_cache_set = allocs::per_call([&](int i) { cache1->set(keys[id(i)], value, Ttl::never()); }, kCalls);
+    const double a_raw_set = allocs::per_call([&](int i) { raw_for(0).set(raw_keys[id(i)], value); }, kCalls);
+    char abuf[192];
+    std::snprintf(abuf, sizeof abuf,
+                  "heap allocations per call: get: RedisCache %.3f, raw hiredis %.3f; set: RedisCache %.3f, raw hiredis %.3f",
+                  a_cache_get, a_raw_get, a_cache_set, a_raw_set);
+    report.note(abuf);
+    report.ratio({"P1_extra_allocs_per_get", a_cache_get - a_raw_get, 0.0, Better::lower,
+                  "heap allocations per RedisCache::get minus per raw hiredis GET (hits, " + std::to_string(kCalls) +
+                      " calls each)"});
+    report.ratio({"P1_extra_allocs_per_set", a_cache_set - a_raw_set, 0.0, Better::lower,
+                  "heap allocations per RedisCache::set minus per raw hiredis SET (" + std::to_string(kCalls) +
+                      " calls each)"});
+  } else {
+    report.note("heap allocations not counted: this build has no allocation counter (sanitizers, or not glibc)");
+  }
 
   // --- P2: batches of 100 ---------------------------------------------------
   const std::size_t batch = 100, nbatches = 256;
