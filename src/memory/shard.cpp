@@ -38,10 +38,13 @@ std::int64_t now_ns() noexcept {
 // process (its address is in the auxiliary vector), or null. No dlopen: that
 // would add libdl to the link line and warn in static executables. The image
 // is the kernel's own and well formed; anything unexpected in it (no
-// vDSO, as under valgrind; no DT_HASH; no such symbol) gives null, and the
+// vDSO, as under valgrind; no symbol table; no such symbol) gives null, and the
 // caller falls back to libc's clock_gettime.
-ClockGettimeFn find_vdso_clock_gettime() noexcept {
+ClockGettimeFn find_vdso_clock_gettime() noexcept { return find_vdso_clock_gettime(false); }
+
+ClockGettimeFn find_vdso_clock_gettime(bool ignore_sysv_hash) noexcept {
 #ifndef CACHET_VDSO_LOOKUP
+  static_cast<void>(ignore_sysv_hash);
   return nullptr;
 #else
 #if defined(__x86_64__)
@@ -68,14 +71,39 @@ ClockGettimeFn find_vdso_clock_gettime() noexcept {
   if (!have_load || dyn == nullptr) return nullptr;
   const ElfW(Sym)* symtab = nullptr;
   const char* strtab = nullptr;
-  const ElfW(Word)* hash = nullptr;  // DT_HASH: nbucket, nchain, ...; nchain = number of symbols
+  const ElfW(Word)* hash = nullptr;      // DT_HASH: nbucket, nchain, ...; nchain = number of symbols
+  const ElfW(Word)* gnu_hash = nullptr;  // DT_GNU_HASH, when there is no DT_HASH
   for (const ElfW(Dyn)* d = dyn; d->d_tag != DT_NULL; ++d) {
     if (d->d_tag == DT_SYMTAB) symtab = reinterpret_cast<const ElfW(Sym)*>(bias + d->d_un.d_ptr);
     if (d->d_tag == DT_STRTAB) strtab = reinterpret_cast<const char*>(bias + d->d_un.d_ptr);
-    if (d->d_tag == DT_HASH) hash = reinterpret_cast<const ElfW(Word)*>(bias + d->d_un.d_ptr);
+    if (d->d_tag == DT_HASH && !ignore_sysv_hash) hash = reinterpret_cast<const ElfW(Word)*>(bias + d->d_un.d_ptr);
+    if (d->d_tag == DT_GNU_HASH) gnu_hash = reinterpret_cast<const ElfW(Word)*>(bias + d->d_un.d_ptr);
   }
-  if (symtab == nullptr || strtab == nullptr || hash == nullptr) return nullptr;
-  for (ElfW(Word) k = 0; k < hash[1]; ++k) {
+  if (symtab == nullptr || strtab == nullptr || (hash == nullptr && gnu_hash == nullptr)) return nullptr;
+  ElfW(Word) nsyms = 0;
+  if (hash != nullptr) {
+    nsyms = hash[1];
+  } else {
+    // GNU hash: nbuckets, symoffset, bloom words, bloom shift, the bloom
+    // filter (ElfW(Addr) words), the buckets, then one chain word per symbol
+    // from symoffset on, the last of each chain with bit 0 set. The symbol
+    // count is one past the end of the chain of the highest bucket.
+    const ElfW(Word) nbuckets = gnu_hash[0];
+    const ElfW(Word) symoffset = gnu_hash[1];
+    const ElfW(Word) bloom_words = gnu_hash[2];
+    const auto* buckets = reinterpret_cast<const ElfW(Word)*>(
+        reinterpret_cast<const ElfW(Addr)*>(gnu_hash + 4) + bloom_words);
+    const ElfW(Word)* chain = buckets + nbuckets;
+    ElfW(Word) last = 0;
+    for (ElfW(Word) b = 0; b < nbuckets; ++b) last = std::max(last, buckets[b]);
+    if (last < symoffset) {
+      nsyms = symoffset;
+    } else {
+      while ((chain[last - symoffset] & 1U) == 0) ++last;
+      nsyms = last + 1;
+    }
+  }
+  for (ElfW(Word) k = 0; k < nsyms; ++k) {
     const ElfW(Sym)& sym = symtab[k];
     if (ELF64_ST_TYPE(sym.st_info) != STT_FUNC || sym.st_shndx == SHN_UNDEF || sym.st_value == 0) continue;
     if (std::strcmp(strtab + sym.st_name, kName) == 0) {
