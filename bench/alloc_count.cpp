@@ -8,7 +8,18 @@
 #include <atomic>
 #include <cstddef>
 
-#if defined(CACHET_BENCH_COUNT_ALLOCS) && defined(__GLIBC__)
+// Not with a sanitizer, however it was switched on (CACHET_SANITIZE or flags
+// of one's own): it would pair glibc's memory with its own free.
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer) || __has_feature(memory_sanitizer)
+#define CACHET_BENCH_UNDER_SANITIZER 1
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define CACHET_BENCH_UNDER_SANITIZER 1
+#endif
+
+#if defined(CACHET_BENCH_COUNT_ALLOCS) && defined(__GLIBC__) && !defined(CACHET_BENCH_UNDER_SANITIZER)
 #define CACHET_BENCH_ALLOCS_ON 1
 #endif
 

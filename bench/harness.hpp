@@ -54,6 +54,16 @@ class Gate {
     }
   }
 
+  /// Per worker, after its loop: a worker that never reached a batch boundary
+  /// inside the window (it was descheduled, or blocked on one reply, the whole
+  /// time) still holds warm-up work; it reports nothing rather than that.
+  static void finish(bool warm, Counts& c) {
+    if (warm) {
+      c = Counts{};
+      restart_cpu_account();
+    }
+  }
+
  private:
   static void restart_cpu_account();
   int threads_;
@@ -63,7 +73,7 @@ class Gate {
 };
 
 /// A thread's work: set up, gate.arrive_and_wait(), loop until `stop`,
-/// calling gate.warm_until_counting() once per batch.
+/// calling gate.warm_until_counting() once per batch, then Gate::finish().
 using Worker = std::function<Counts(int thread, Gate& gate, const std::atomic<bool>& stop)>;
 
 struct Measurement {
