@@ -125,7 +125,7 @@ bool is_coarse_lower_bound(ClockGettimeFn read) noexcept {
   const std::int64_t before = now_ns();
   timespec ts{};
   if (read(CLOCK_MONOTONIC_COARSE, &ts) != 0) return false;
-  const std::int64_t coarse = static_cast<std::int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+  const std::int64_t coarse = timespec_ns(ts);
   const std::int64_t after = now_ns();
   // A lower bound that lags by at most a few ticks.
   return coarse != 0 && coarse <= after && coarse > before - 100'000'000;

@@ -30,6 +30,11 @@ std::int64_t now_ns() noexcept;
 /// else libc's.
 using ClockGettimeFn = int (*)(clockid_t, timespec*);
 
+/// A clock reading in nanoseconds.
+inline std::int64_t timespec_ns(const timespec& ts) noexcept {
+  return static_cast<std::int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+}
+
 /// The function that reads CLOCK_MONOTONIC_COARSE, or null when that clock was
 /// not found at start-up to behave as a lower bound of steady_clock. A plain
 /// global, so the hit path pays no guard for a function-local static; null
@@ -52,7 +57,7 @@ inline std::int64_t coarse_now_ns() noexcept {
   timespec ts{};
   const ClockGettimeFn read = coarse_clock_gettime;
   if (read == nullptr || read(CLOCK_MONOTONIC_COARSE, &ts) != 0) return 0;
-  return static_cast<std::int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+  return timespec_ns(ts);
 #else
   return 0;
 #endif

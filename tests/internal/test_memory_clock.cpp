@@ -17,8 +17,6 @@
 namespace cachet::memory {
 namespace {
 
-std::int64_t to_ns(const timespec& ts) { return static_cast<std::int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec; }
-
 TEST(MemoryClock, VdsoEntryPointAgreesWithLibc) {
 #if defined(__linux__) && (defined(__x86_64__) || defined(__aarch64__))
   if (getauxval(AT_SYSINFO_EHDR) == 0) GTEST_SKIP() << "no vDSO mapped (valgrind hides it)";
@@ -38,8 +36,8 @@ TEST(MemoryClock, VdsoEntryPointAgreesWithLibc) {
       ASSERT_EQ(clock_gettime(id, &a), 0);
       ASSERT_EQ(vdso(id, &b), 0);
       ASSERT_EQ(clock_gettime(id, &c), 0);
-      ASSERT_LE(to_ns(a), to_ns(b)) << "clock " << id << " reading " << i;
-      ASSERT_LE(to_ns(b), to_ns(c)) << "clock " << id << " reading " << i;
+      ASSERT_LE(timespec_ns(a), timespec_ns(b)) << "clock " << id << " reading " << i;
+      ASSERT_LE(timespec_ns(b), timespec_ns(c)) << "clock " << id << " reading " << i;
     }
   }
   // An unknown clock id is refused, as by libc. (Not a negative one: those
