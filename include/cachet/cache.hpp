@@ -35,6 +35,7 @@
 #include "cachet/codec.hpp"
 #include "cachet/errors.hpp"
 #include "cachet/export.hpp"
+#include "cachet/load_options.hpp"
 #include "cachet/stats.hpp"
 #include "cachet/ttl.hpp"
 
@@ -42,6 +43,30 @@ namespace cachet {
 
 namespace detail {
 class CacheCore;  // statistics counters + single-flight table (src/core)
+class Loading;    // get_or_set with LoadOptions (src/core)
+
+/// A loader kept on the heap, for a load that outlives its get_or_set call.
+struct OwnedLoader {
+  virtual ~OwnedLoader() = default;
+  virtual std::string load() = 0;
+};
+
+template <class F>
+struct OwnedLoaderOf final : OwnedLoader {
+  template <class G>
+  explicit OwnedLoaderOf(G&& g) : f(std::forward<G>(g)) {}
+  std::string load() override { return std::string(std::invoke(f)); }
+  F f;
+};
+
+/// A get_or_set loader, type-erased without allocating: `call` runs it in
+/// place; `own` copies it (moves it, when get_or_set was given an rvalue) to
+/// the heap when it must outlive the call; null when it can be neither.
+struct LoaderRef {
+  void* ctx;
+  std::string (*call)(void* ctx);
+  std::shared_ptr<OwnedLoader> (*own)(void* ctx);
+};
 }
 
 /// Counters a backend reports through Cache::count(); see CacheStats.
@@ -49,7 +74,15 @@ class CacheCore;  // statistics counters + single-flight table (src/core)
 enum class Counter : int {
   hits, misses, sets, removes, errors, evictions, expirations,
   errors_connection, errors_timeout, errors_protocol, errors_reply, errors_pool_exhausted,
+  stale_served, loader_timeouts, background_loads, eager_refreshes, lock_waits, lock_timeouts,
   count_  // number of counters; not a counter
+};
+
+/// Outcome of Cache::try_lock.
+enum class LockResult {
+  acquired,        ///< the caller holds the lock
+  held_elsewhere,  ///< another holder has it
+  unavailable,     ///< the backend could not be asked
 };
 
 class CACHET_EXPORT Cache {
@@ -129,15 +162,46 @@ class CACHET_EXPORT Cache {
   /// and get the same value, so the loader runs once. If the loader throws,
   /// every waiting caller gets that exception and nothing is stored. If storing
   /// fails (backend down) the loaded value is still returned.
+  /// Same as get_or_set(key, loader, LoadOptions{ttl}): the cache's load
+  /// defaults (set_load_defaults) apply.
   template <class Loader>
   std::string get_or_set(std::string_view key, Loader&& loader, Ttl ttl = {}) {
+    LoadOptions options;
+    options.ttl = ttl;
+    return get_or_set(key, std::forward<Loader>(loader), options);
+  }
+
+  /// get_or_set with resilience options (see load_options.hpp). Besides the
+  /// above: a value served stale is counted (stats().stale_served) and logged;
+  /// hard_timeout with nothing stale to serve throws TimeoutError, to the
+  /// caller and to every waiter; the loader's exception reaches every waiter
+  /// when there is no stale value. std::invalid_argument for invalid options.
+  template <class Loader>
+  std::string get_or_set(std::string_view key, Loader&& loader, const LoadOptions& options) {
     static_assert(std::is_invocable_v<Loader&>, "get_or_set: the loader must be callable with no arguments");
     static_assert(std::is_convertible_v<std::invoke_result_t<Loader&>, std::string>,
                   "get_or_set: the loader must return something convertible to std::string");
     using Fn = std::remove_reference_t<Loader>;
-    auto* ctx = const_cast<void*>(static_cast<const volatile void*>(std::addressof(loader)));
-    return get_or_set_erased(
-        key, [](void* c) -> std::string { return std::string(std::invoke(*static_cast<Fn*>(c))); }, ctx, ttl);
+    detail::LoaderRef ref{
+        const_cast<void*>(static_cast<const volatile void*>(std::addressof(loader))),
+        [](void* c) -> std::string { return std::string(std::invoke(*static_cast<Fn*>(c))); },
+        [](void* c) -> std::shared_ptr<detail::OwnedLoader> { return own_loader<Loader>(*static_cast<Fn*>(c)); }};
+    return get_or_set_erased(key, ref, options);
+  }
+
+  /// get_or_set for typed values: the loader returns something convertible
+  /// to T, stored with Codec<T>::encode. A stored value that does not decode
+  /// as a T is replaced: it is removed and the loader runs.
+  template <class T, class Loader>
+  T get_or_set_as(std::string_view key, Loader&& loader, const LoadOptions& options = {}) {
+    static_assert(std::is_invocable_v<Loader&>, "get_or_set_as: the loader must be callable with no arguments");
+    static_assert(std::is_convertible_v<std::invoke_result_t<Loader&>, T>,
+                  "get_or_set_as: the loader must return something convertible to T");
+    auto encoded = [l = std::forward<Loader>(loader)]() mutable { return Codec<T>::encode(T(std::invoke(l))); };
+    if (auto v = Codec<T>::decode(get_or_set(key, encoded, options))) return std::move(*v);
+    remove(key);  // not a T: replace it
+    if (auto v = Codec<T>::decode(get_or_set(key, encoded, options))) return std::move(*v);
+    throw Error("get_or_set_as: the value stored under the key does not decode as the requested type");
   }
 
   /// get(key) decoded with Codec<T>; nullopt on a miss or when the stored
@@ -161,6 +225,47 @@ class CACHET_EXPORT Cache {
   /// Health check: true when the backend answers (always true in memory).
   bool ping();
 
+  /// The stored bytes of `key` as the backend holds them: unlike get(), an
+  /// entry written by get_or_set with fail_safe or eager_refresh keeps its
+  /// header (docs/loading.md) and is returned even when stale. For wrappers
+  /// that compose caches, and for tools. Counted like get().
+  Value get_stored(std::string_view key);
+  /// get_many() without interpreting headers, as get_stored().
+  std::vector<Value> get_many_stored(const KeyList& keys);
+
+  /// The distributed lock behind LoadOptions::distributed_lock, for wrappers
+  /// that compose caches: takes `lock_key` for `ttl` unless another holder has
+  /// it, remembering `token`. A shared backend stores the lock under its key
+  /// prefix (Redis: SET NX PX), so clear() removes it; an in-process cache
+  /// reports `acquired` (its single-flight is the lock). `unavailable` when the
+  /// backend cannot be asked (the caller then loads without the lock). Never
+  /// throws for a backend failure.
+  LockResult try_lock(std::string_view lock_key, std::string_view token, Ttl ttl);
+  /// Releases `lock_key` only if it still holds `token` (compare-and-delete,
+  /// atomic on the backend). Never throws for a backend failure.
+  void unlock(std::string_view lock_key, std::string_view token);
+
+  /// The lifetime a Ttl::use_default() write gets (e.g. the options'
+  /// default_timeout); Ttl::never() when entries do not expire by default.
+  Ttl default_timeout() const noexcept { return do_default_timeout(); }
+
+  /// Defaults for the fields a get_or_set call leaves at their default value
+  /// (see LoadOptions::use_cache_defaults); the factory sets them from the
+  /// CACHE_FAIL_SAFE, CACHE_LOADER_* ... keys. `defaults.ttl` is ignored (the
+  /// cache's default timeout applies). Thread-safe; applies to calls that start
+  /// afterwards. std::invalid_argument for invalid options.
+  void set_load_defaults(const LoadOptions& defaults);
+  LoadOptions load_defaults() const;
+
+  /// Where background loads run. Default: this cache's own threads, created
+  /// on first need (`threads`, default 2, set_loader_threads). An application
+  /// executor must run each task once; a task that runs after the cache was
+  /// destroyed does nothing. Set before the first background load.
+  void set_load_executor(LoadExecutor executor);
+  /// The number of the cache's own loader threads (>= 1). Set before the first
+  /// background load; std::invalid_argument for 0.
+  void set_loader_threads(std::size_t threads);
+
   /// The backend's name: "simple", "null", "redis", "fallback".
   virtual std::string_view backend() const noexcept = 0;
 
@@ -178,6 +283,12 @@ class CACHET_EXPORT Cache {
   /// Lets a backend add gauges and backend-specific fields to a snapshot.
   virtual void fill_stats(CacheStats& stats) const;
 
+  /// Waits for background loads in progress and drops those not started
+  /// (their waiters get an error). Every backend calls it first thing in its
+  /// destructor: a background load calls the backend's virtual functions,
+  /// which must not run on a half-destroyed object. Idempotent.
+  void stop_background_loads() noexcept;
+
  private:
   virtual Value do_get(std::string_view key) = 0;
   virtual bool do_set(std::string_view key, std::string_view value, Ttl ttl) = 0;
@@ -192,8 +303,27 @@ class CACHET_EXPORT Cache {
   virtual bool do_touch(std::string_view key, Ttl ttl) = 0;
   virtual bool do_clear() = 0;
   virtual bool do_ping() = 0;
+  virtual Ttl do_default_timeout() const noexcept = 0;
 
-  std::string get_or_set_erased(std::string_view key, std::string (*call)(void*), void* ctx, Ttl ttl);
+  /// See try_lock() / unlock(). The defaults suit in-process caches, where
+  /// get_or_set's single-flight already is the lock: acquired, nothing to release.
+  virtual LockResult do_try_lock(std::string_view lock_key, std::string_view token, Ttl ttl);
+  virtual void do_unlock(std::string_view lock_key, std::string_view token);
+
+  friend class detail::Loading;
+  std::string get_or_set_erased(std::string_view key, const detail::LoaderRef& loader, const LoadOptions& options);
+
+  template <class Loader, class Fn>
+  static std::shared_ptr<detail::OwnedLoader> own_loader(Fn& fn) {
+    using Stored = std::decay_t<Fn>;
+    if constexpr (!std::is_lvalue_reference_v<Loader> && std::is_move_constructible_v<Stored>) {
+      return std::make_shared<detail::OwnedLoaderOf<Stored>>(std::move(fn));
+    } else if constexpr (std::is_copy_constructible_v<Stored>) {
+      return std::make_shared<detail::OwnedLoaderOf<Stored>>(fn);
+    } else {
+      return nullptr;
+    }
+  }
 
   std::unique_ptr<detail::CacheCore> core_;
 };

@@ -33,6 +33,13 @@ class CACHET_EXPORT ConfigError : public Error {
   explicit ConfigError(const std::string& what) : Error(what) {}
 };
 
+/// get_or_set's hard_timeout passed with no stale value to serve (see
+/// LoadOptions). The loader goes on in the background; its result is stored.
+class CACHET_EXPORT TimeoutError : public Error {
+ public:
+  explicit TimeoutError(const std::string& what) : Error(what) {}
+};
+
 /// What kind of backend failure happened: the part of the path that failed.
 enum class ErrorKind {
   connection,      ///< could not connect, connection reset, EOF, AUTH/SELECT failed

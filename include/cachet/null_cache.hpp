@@ -19,6 +19,7 @@ namespace cachet {
 class CACHET_EXPORT NullCache final : public Cache {
  public:
   NullCache() = default;
+  ~NullCache() override { stop_background_loads(); }
   std::string_view backend() const noexcept override { return "null"; }
 
  private:
@@ -35,6 +36,7 @@ class CACHET_EXPORT NullCache final : public Cache {
   bool do_touch(std::string_view, Ttl) override { return false; }
   bool do_clear() override { return true; }
   bool do_ping() override { return true; }
+  Ttl do_default_timeout() const noexcept override { return Ttl::never(); }
 };
 
 }  // namespace cachet

@@ -135,6 +135,9 @@ class CACHET_EXPORT RedisCache final : public Cache {
   bool do_touch(std::string_view key, Ttl ttl) override;
   bool do_clear() override;
   bool do_ping() override;
+  Ttl do_default_timeout() const noexcept override { return options().default_timeout; }
+  LockResult do_try_lock(std::string_view lock_key, std::string_view token, Ttl ttl) override;
+  void do_unlock(std::string_view lock_key, std::string_view token) override;
 
   struct Impl;
   std::unique_ptr<Impl> impl_;

@@ -76,6 +76,7 @@ class CACHET_EXPORT SimpleCache final : public Cache {
   bool do_touch(std::string_view key, Ttl ttl) override;
   bool do_clear() override;
   bool do_ping() override { return true; }
+  Ttl do_default_timeout() const noexcept override { return options().default_timeout; }
 
   struct Impl;
   std::unique_ptr<Impl> impl_;

@@ -26,6 +26,14 @@ struct CacheStats {
   std::uint64_t evictions = 0;    ///< entries dropped to respect max_items / max_bytes
   std::uint64_t expirations = 0;  ///< expired entries reclaimed
 
+  // --- loading (get_or_set with LoadOptions; see load_options.hpp) ---
+  std::uint64_t stale_served = 0;      ///< calls answered with a stale value (loader failed or timed out)
+  std::uint64_t loader_timeouts = 0;   ///< calls that stopped waiting for the loader (soft or hard timeout)
+  std::uint64_t background_loads = 0;  ///< loads run on the loader threads (timeouts, eager refresh)
+  std::uint64_t eager_refreshes = 0;   ///< background reloads started by eager_refresh
+  std::uint64_t lock_waits = 0;        ///< loads that waited for another process's distributed lock
+  std::uint64_t lock_timeouts = 0;     ///< waits for a distributed lock that ran out (lock_timeout)
+
   // --- backend failures by kind (Redis) ---
   std::uint64_t errors_connection = 0;
   std::uint64_t errors_timeout = 0;

@@ -5,6 +5,7 @@
 #include <limits>
 
 #include "core/cache_core.hpp"
+#include "core/entry_header.hpp"
 
 namespace cachet {
 
@@ -67,6 +68,12 @@ void SingleFlight::finish(const std::string& key, const std::shared_ptr<Flight>&
 
 namespace {
 
+std::uint64_t hits_in(const std::vector<Cache::Value>& values) {
+  std::uint64_t hits = 0;
+  for (const auto& v : values) hits += v.has_value() ? 1 : 0;
+  return hits;
+}
+
 Cache::KeyList to_key_list(const std::vector<std::string>& keys) {
   Cache::KeyList out;
   out.reserve(keys.size());
@@ -77,7 +84,7 @@ Cache::KeyList to_key_list(const std::vector<std::string>& keys) {
 }  // namespace
 
 Cache::Cache() : core_(std::make_unique<detail::CacheCore>()) {}
-Cache::~Cache() = default;
+Cache::~Cache() { stop_background_loads(); }
 
 void Cache::count(Counter c, std::uint64_t n) const noexcept { core_->counters.add(c, n); }
 
@@ -95,6 +102,13 @@ void Cache::count_failure(ErrorKind kind) const noexcept {
 }
 
 Cache::Value Cache::get(std::string_view key) {
+  auto v = do_get(key);
+  if (v && detail::looks_like_entry(*v)) detail::strip_entry_for_get(v);
+  count(v ? Counter::hits : Counter::misses);
+  return v;
+}
+
+Cache::Value Cache::get_stored(std::string_view key) {
   auto v = do_get(key);
   count(v ? Counter::hits : Counter::misses);
   return v;
@@ -129,8 +143,19 @@ std::vector<Cache::Value> Cache::get_many(const std::vector<std::string>& keys) 
 std::vector<Cache::Value> Cache::get_many(const KeyList& keys) {
   if (keys.empty()) return {};
   auto values = do_get_many(keys);
-  std::uint64_t hits = 0;
-  for (const auto& v : values) hits += v.has_value() ? 1 : 0;
+  for (auto& v : values) {
+    if (v && detail::looks_like_entry(*v)) detail::strip_entry_for_get(v);
+  }
+  const std::uint64_t hits = hits_in(values);
+  if (hits != 0) count(Counter::hits, hits);
+  if (values.size() != hits) count(Counter::misses, values.size() - hits);
+  return values;
+}
+
+std::vector<Cache::Value> Cache::get_many_stored(const KeyList& keys) {
+  if (keys.empty()) return {};
+  auto values = do_get_many(keys);
+  const std::uint64_t hits = hits_in(values);
   if (hits != 0) count(Counter::hits, hits);
   if (values.size() != hits) count(Counter::misses, values.size() - hits);
   return values;
@@ -190,39 +215,16 @@ CacheStats Cache::stats() const {
   s.errors_protocol = c.sum(Counter::errors_protocol);
   s.errors_reply = c.sum(Counter::errors_reply);
   s.errors_pool_exhausted = c.sum(Counter::errors_pool_exhausted);
+  s.stale_served = c.sum(Counter::stale_served);
+  s.loader_timeouts = c.sum(Counter::loader_timeouts);
+  s.background_loads = c.sum(Counter::background_loads);
+  s.eager_refreshes = c.sum(Counter::eager_refreshes);
+  s.lock_waits = c.sum(Counter::lock_waits);
+  s.lock_timeouts = c.sum(Counter::lock_timeouts);
   fill_stats(s);
   return s;
 }
 
 void Cache::fill_stats(CacheStats&) const {}
-
-std::string Cache::get_or_set_erased(std::string_view key, std::string (*call)(void*), void* ctx, Ttl ttl) {
-  if (auto hit = get(key)) return std::move(*hit);
-
-  const std::string k(key);
-  auto [flight, leader] = core_->flights.join(k);
-  if (!leader) {
-    std::unique_lock<std::mutex> lock(flight->mu);
-    // (not [&]: capturing a structured binding is C++20; clang rejects it in C++17)
-    flight->cv.wait(lock, [&f = *flight] { return f.done; });
-    if (flight->error) std::rethrow_exception(flight->error);
-    return *flight->value;
-  }
-
-  // Leader. Another leader may have finished between our get() and join():
-  // look once more before running the loader.
-  try {
-    auto again = do_get(key);
-    std::string value = again ? std::move(*again) : call(ctx);
-    if (!again) set(key, value, ttl);
-    flight->value = value;  // published under finish()'s lock
-  } catch (...) {
-    flight->error = std::current_exception();
-    core_->flights.finish(k, flight);
-    throw;
-  }
-  core_->flights.finish(k, flight);
-  return *flight->value;
-}
 
 }  // namespace cachet

@@ -15,6 +15,7 @@
 #include <unordered_map>
 
 #include "cachet/cache.hpp"
+#include "core/loader_pool.hpp"
 
 namespace cachet::detail {
 
@@ -78,10 +79,22 @@ class SingleFlight {
   std::unordered_map<std::string, std::shared_ptr<Flight>> flights_;
 };
 
+/// get_or_set's settings and background machinery (src/core/loading.cpp).
+struct LoadState {
+  std::mutex mu;  // guards the fields below but `guard`
+  LoadOptions defaults;
+  LoadExecutor executor;            // an application's, or empty: `pool`
+  std::size_t threads = 2;          // size of `pool` when it is created
+  std::unique_ptr<LoaderPool> pool; // created on the first background load
+  bool stopped = false;
+  const std::shared_ptr<LifetimeGuard> guard = std::make_shared<LifetimeGuard>();
+};
+
 class CacheCore {
  public:
   StripedCounters counters;
   SingleFlight flights;
+  LoadState loading;
 };
 
 }  // namespace cachet::detail

@@ -55,6 +55,14 @@ std::string CacheStats::to_string() const {
   field("expirations", expirations);
   field("items", items);
   field("bytes", bytes);
+  if (stale_served + loader_timeouts + background_loads + lock_waits != 0) {
+    field("stale_served", stale_served);
+    field("loader_timeouts", loader_timeouts);
+    field("background_loads", background_loads);
+    field("eager_refreshes", eager_refreshes);
+    field("lock_waits", lock_waits);
+    field("lock_timeouts", lock_timeouts);
+  }
   if (errors != 0) {
     field("errors_connection", errors_connection);
     field("errors_timeout", errors_timeout);

@@ -288,7 +288,7 @@ FallbackCache::FallbackCache(std::unique_ptr<Cache> primary, std::unique_ptr<Cac
   impl_->start();
 }
 
-FallbackCache::~FallbackCache() = default;
+FallbackCache::~FallbackCache() { stop_background_loads(); }
 
 BreakerState FallbackCache::state() const noexcept { return impl_->breaker.state(); }
 std::string_view FallbackCache::primary_backend() const noexcept { return impl_->primary->backend(); }
@@ -313,8 +313,10 @@ void FallbackCache::fill_stats(CacheStats& s) const {
   s.bytes = sec.bytes;
 }
 
+// Reads use get_stored(): an entry's get_or_set header (fail-safe, eager
+// refresh) must reach this cache's own get() / get_or_set untouched.
 Cache::Value FallbackCache::do_get(std::string_view key) {
-  return impl_->read<Value>([&](Cache& c) { return c.get(key); });
+  return impl_->read<Value>([&](Cache& c) { return c.get_stored(key); });
 }
 
 bool FallbackCache::do_contains(std::string_view key) {
@@ -322,7 +324,7 @@ bool FallbackCache::do_contains(std::string_view key) {
 }
 
 std::vector<Cache::Value> FallbackCache::do_get_many(const KeyList& keys) {
-  auto r = impl_->read<std::vector<Value>>([&](Cache& c) { return c.get_many(keys); });
+  auto r = impl_->read<std::vector<Value>>([&](Cache& c) { return c.get_many_stored(keys); });
   if (r.size() != keys.size()) r.resize(keys.size());
   return r;
 }
@@ -405,6 +407,19 @@ bool FallbackCache::do_ping() {
   } catch (const BackendError&) {
     return false;
   }
+}
+
+Ttl FallbackCache::do_default_timeout() const noexcept { return impl_->primary->default_timeout(); }
+
+// The lock lives in the primary (shared by every process); while the breaker
+// is not closed no other process can be coordinated with: load without it.
+LockResult FallbackCache::do_try_lock(std::string_view lock_key, std::string_view token, Ttl ttl) {
+  if (!impl_->breaker.closed()) return LockResult::unavailable;
+  return impl_->primary->try_lock(lock_key, token, ttl);
+}
+
+void FallbackCache::do_unlock(std::string_view lock_key, std::string_view token) {
+  if (impl_->breaker.closed()) impl_->primary->unlock(lock_key, token);
 }
 
 }  // namespace cachet

@@ -50,7 +50,7 @@ Journal::Batch Journal::take(Cache& source) {
   for (auto& [key, e] : entries_) {
     Step step{key, e.op, e.delta, e.seq, std::nullopt, Ttl{}};
     if (e.op == Op::write) {
-      step.value = source.get(key);
+      step.value = source.get_stored(key);  // headers included: the primary gets the entry as stored
       const auto ttl = source.ttl(key);
       if (step.value && ttl) {
         step.ttl = *ttl;

@@ -339,7 +339,7 @@ struct SimpleCache::Impl {
 };
 
 SimpleCache::SimpleCache(SimpleCacheOptions options) : impl_(std::make_unique<Impl>(*this, std::move(options))) {}
-SimpleCache::~SimpleCache() = default;
+SimpleCache::~SimpleCache() { stop_background_loads(); }
 
 const SimpleCacheOptions& SimpleCache::options() const noexcept { return impl_->options; }
 

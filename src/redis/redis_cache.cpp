@@ -178,7 +178,7 @@ RedisCache::RedisCache(RedisOptions options) {
   impl_ = std::make_unique<Impl>(*this, std::move(options));
 }
 
-RedisCache::~RedisCache() = default;
+RedisCache::~RedisCache() { stop_background_loads(); }
 
 const RedisOptions& RedisCache::options() const noexcept { return impl_->options; }
 
@@ -445,6 +445,26 @@ bool RedisCache::do_clear() {
     }
   }
   return true;
+}
+
+// The distributed lock of get_or_set: SET NX PX under the prefix, released by
+// a compare-and-delete script so that only the holder's token removes it.
+LockResult RedisCache::do_try_lock(std::string_view lock_key, std::string_view token, Ttl ttl) {
+  auto& im = *impl_;
+  const Ttl t = ttl.is_finite() ? ttl : Ttl(std::chrono::seconds(5));
+  auto reply = im.call_expect("lock", lock_key, "SET NX", REDIS_REPLY_STATUS, REDIS_REPLY_NIL,
+                              [&](Request& r) { im.set_command(r, lock_key, token, t, true); });
+  if (!reply) return LockResult::unavailable;
+  return reply->type == REDIS_REPLY_NIL ? LockResult::held_elsewhere : LockResult::acquired;
+}
+
+void RedisCache::do_unlock(std::string_view lock_key, std::string_view token) {
+  static constexpr std::string_view kCompareAndDelete =
+      "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end";
+  auto& im = *impl_;
+  im.call_expect("unlock", lock_key, "EVAL", REDIS_REPLY_INTEGER, REDIS_REPLY_INTEGER, [&](Request& r) {
+    r.begin(5).arg("EVAL").arg(kCompareAndDelete).arg("1").arg(im.prefix, lock_key).arg(token);
+  });
 }
 
 bool RedisCache::do_ping() {
