@@ -39,7 +39,8 @@ std::set<std::string> documented_names() {
     if (line.rfind("## ", 0) == 0) in_keys = line == "## Keys";
     if (!in_keys || line.rfind("| `", 0) != 0) continue;
     const std::string first_cell = line.substr(1, line.find('|', 1) - 1);
-    for (auto it = std::sregex_iterator(first_cell.begin(), first_cell.end(), name); it != std::sregex_iterator(); ++it) {
+    const std::sregex_iterator end;
+    for (auto it = std::sregex_iterator(first_cell.begin(), first_cell.end(), name); it != end; ++it) {
       names.insert((*it)[1]);
     }
   }
@@ -73,8 +74,8 @@ TEST(ConfigKeys, DefaultsAndAcceptedTextsMatchWhatTheParserDoes) {
   EXPECT_EQ(by_name["CACHE_BREAKER_COOLDOWN"].default_value, "5s");
   EXPECT_EQ(by_name["CACHE_FALLBACK"].default_value, "runtime");
   // The default of every key with a plain one reads back as that default.
-  for (const char* name : {"CACHE_TYPE", "CACHE_DEFAULT_TIMEOUT", "CACHE_THRESHOLD", "CACHE_MAX_BYTES",
-                           "CACHE_FALLBACK", "CACHE_BREAKER_THRESHOLD", "CACHE_BREAKER_COOLDOWN", "CACHE_JOURNAL_MAX"}) {
+  for (const char* name : {"CACHE_TYPE", "CACHE_DEFAULT_TIMEOUT", "CACHE_THRESHOLD", "CACHE_MAX_BYTES", "CACHE_FALLBACK",
+                           "CACHE_BREAKER_THRESHOLD", "CACHE_BREAKER_COOLDOWN", "CACHE_JOURNAL_MAX"}) {
     SCOPED_TRACE(name);
     EXPECT_EQ(CacheConfig::from_map({{name, by_name[name].default_value}}).to_string(), CacheConfig{}.to_string());
   }

@@ -272,14 +272,17 @@ const std::vector<ConfigKey>& config_key_table() {
   using std::chrono::hours;
   static const std::vector<ConfigKey> table = {
       {"CACHE_TYPE", "the backend: in-memory SimpleCache, Redis, or no caching",
-       choice(&CacheConfig::type, {{"simple", CacheType::simple}, {"redis", CacheType::redis}, {"null", CacheType::null}},
+       choice(&CacheConfig::type,
+              {{"simple", CacheType::simple}, {"redis", CacheType::redis}, {"null", CacheType::null}},
               {{"SimpleCache", CacheType::simple}, {"RedisCache", CacheType::redis}, {"NullCache", CacheType::null}})},
       {"REDIS_URL", "where Redis is and how to log in; read only when CACHE_TYPE=redis", redis_url(), kSecret},
       {"CACHE_KEY_PREFIX", "prepended to every Redis key; clear() removes only keys under it", key_prefix(256)},
       {"CACHE_DEFAULT_TIMEOUT", "expiry of entries stored without their own TTL",
        ttl(&CacheConfig::default_timeout, {std::chrono::seconds(1), milliseconds(0), kTenYears})},
-      {"CACHE_THRESHOLD", "SimpleCache max_items: entries kept before eviction", whole(&CacheConfig::threshold, 1, 1'000'000'000)},
-      {"CACHE_MAX_BYTES", "SimpleCache max_bytes: memory for keys and values", size(&CacheConfig::max_bytes, 1, kTiB)},
+      {"CACHE_THRESHOLD", "SimpleCache max_items: entries kept before eviction",
+       whole(&CacheConfig::threshold, 1, 1'000'000'000)},
+      {"CACHE_MAX_BYTES", "SimpleCache max_bytes: memory for keys and values",
+       size(&CacheConfig::max_bytes, 1, kTiB)},
       {"CACHE_REDIS_CONNECT_TIMEOUT", "bound on connecting to Redis (TCP, AUTH, SELECT)",
        redis_timeout(&CacheConfig::redis_connect_timeout, &RedisOptions::connect_timeout, "connect_timeout")},
       {"CACHE_REDIS_SOCKET_TIMEOUT", "bound on each Redis command's round trip",
@@ -312,11 +315,15 @@ const ConfigKey& config_key(std::string_view name) {
                     ". Unset it to use the default (" + key.value.default_text + ")");
 }
 
+namespace {
+
 // `value` is the offending value as the message shows it; a secret's is left out.
 [[noreturn]] void reject(const ConfigKey& key, const std::string& value) {
   throw ConfigError(std::string(key.name) + (key.secret ? " (value not shown: it may hold a secret)" : "=" + value) +
                     " is not valid; accepted: " + key.value.accepted);
 }
+
+}  // namespace
 
 void read_key(const ConfigKey& key, CacheConfig& config, const std::string& value) {
   if (key.value.applies && !key.value.applies(config)) return;

@@ -319,8 +319,8 @@ void RedisOptions::validate() const {
   }
   auto check_timeout = [&](const char* name, std::chrono::milliseconds d) {
     if (!parse::in_range(d, parse::kTimeout)) {
-      throw fail(std::string(name) + " " + ms(d) + " is out of range; accepted: " + parse::range_words(parse::kTimeout) +
-                 " (no infinite waits)");
+      throw fail(std::string(name) + " " + ms(d) +
+                 " is out of range; accepted: " + parse::range_words(parse::kTimeout) + " (no infinite waits)");
     }
   };
   check_timeout("connect_timeout", connect_timeout);

@@ -82,7 +82,8 @@ TEST(Parse, DurationTextIsExactAndReadsBack) {
   EXPECT_EQ(parse::duration_text(300s), "300s");
   EXPECT_EQ(parse::duration_text(1500ms), "1500ms");
   EXPECT_EQ(parse::duration_text(0ms), "0ms");
-  for (const milliseconds d : {milliseconds(1), milliseconds(999), milliseconds(1s), milliseconds(61s), milliseconds(10min)}) {
+  const milliseconds cases[] = {1ms, 999ms, 1s, 61s, 10min};
+  for (const milliseconds d : cases) {
     EXPECT_EQ(parse::duration(parse::duration_text(d), parse::kTimeout), std::optional<milliseconds>(d));
   }
 }
