@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "cachet/config.hpp"
 #include "support/net.hpp"
 #include "support/redis_server.hpp"
 
@@ -136,6 +137,22 @@ TEST_F(Cli, Help) {
   EXPECT_TRUE(contains(r.out, "Exit status")) << show(r);
   EXPECT_TRUE(contains(r.out, "docs/deployment.md")) << show(r);
   EXPECT_EQ(run_cli({"-h"}, {}).exit_code, 0);
+}
+
+// The key list in --help comes from the table of keys, so it names every key
+// CacheConfig reads, with its default; `cachet <command> --help` prints it too.
+TEST_F(Cli, HelpListsEveryConfigurationKey) {
+  const auto r = run_cli({"--help"}, {});
+  ASSERT_EQ(r.exit_code, 0) << show(r);
+  for (const auto& key : cachet::config_keys()) {
+    EXPECT_TRUE(contains(r.out, "  " + key.name + "  ")) << key.name << "\n" << show(r);
+    EXPECT_TRUE(contains(r.out, "default: " + key.default_value + "\n")) << key.name << "\n" << show(r);
+  }
+  for (const char* command : {"probe", "config"}) {
+    const auto h = run_cli({command, "--help"}, {{"CACHE_TYPE", "nope"}});  // help does not read the environment
+    EXPECT_EQ(h.exit_code, 0) << show(h);
+    EXPECT_EQ(h.out, r.out);
+  }
 }
 
 TEST_F(Cli, BadUsageExitsTwo) {

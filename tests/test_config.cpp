@@ -255,6 +255,7 @@ TEST(CacheConfig, BreakerSettings) {
   EXPECT_EQ(c.journal_max, 10000000u);
   EXPECT_EQ(CacheConfig::from_map({{"CACHE_BREAKER_COOLDOWN", "250"}}).breaker_cooldown, 250ms);
   EXPECT_EQ(CacheConfig::from_map({{"CACHE_BREAKER_COOLDOWN", "1m"}}).breaker_cooldown, 60000ms);
+  EXPECT_EQ(CacheConfig::from_map({{"CACHE_BREAKER_COOLDOWN", "1h"}}).breaker_cooldown, 3600000ms);  // its maximum
   for (const std::string bad : {"0", "1001", "x", "-3"}) expect_rejected("CACHE_BREAKER_THRESHOLD", bad);
   for (const std::string bad : {"0", "2h", "3600001", "5 s", "soon"}) expect_rejected("CACHE_BREAKER_COOLDOWN", bad);
   for (const std::string bad : {"0", "10000001", "1e6"}) expect_rejected("CACHE_JOURNAL_MAX", bad);

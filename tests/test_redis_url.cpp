@@ -226,6 +226,13 @@ TEST(RedisUrl, ValidateNamesTheField) {
   EXPECT_NE(with([](RedisOptions& o) { o.socket_timeout = -5ms; }).find("socket_timeout -5ms"), std::string::npos);
   EXPECT_NE(with([](RedisOptions& o) { o.pool_wait_timeout = std::chrono::hours(48); }).find("pool_wait_timeout"),
             std::string::npos);
+  // One range for every network wait, as for CACHE_REDIS_*_TIMEOUT: 1 ms to 10 minutes.
+  EXPECT_NE(with([](RedisOptions& o) { o.socket_timeout = std::chrono::minutes(10) + 1ms; })
+                .find("socket_timeout 600001ms is out of range; accepted: from 1 ms to 10 minutes"),
+            std::string::npos);
+  EXPECT_NO_THROW(RedisOptions::from_url("redis://h?connect_timeout=10m&socket_timeout=600000&pool_wait_timeout=1ms"));
+  EXPECT_NE(config_error_of("redis://h?pool_wait_timeout=11m").find("pool_wait_timeout 660000ms is out of range"),
+            std::string::npos);
   EXPECT_NE(with([](RedisOptions& o) { o.pool_size = -2; }).find("pool_size -2"), std::string::npos);
   EXPECT_NE(with([](RedisOptions& o) { o.username = "bob"; }).find("without a password"), std::string::npos);
   EXPECT_NE(with([](RedisOptions& o) { o.unix_socket = "relative.sock"; }).find("not an absolute path"),

@@ -3,32 +3,20 @@
 // CacheConfig is a plain struct with safe defaults. from_env() reads the
 // process environment, from_map() reads the same keys from a map (for
 // applications with their own configuration system); both validate and throw
-// ConfigError naming the key, the value (REDIS_URL passwords redacted) and
-// what is accepted. docs/configuration.md lists every key with examples.
+// ConfigError naming the key, the value (never a secret such as REDIS_URL's
+// password) and what is accepted.
 //
-//   CACHE_TYPE                  simple (default) | redis | null — also SimpleCache,
-//                               RedisCache, NullCache; case-insensitive
-//   REDIS_URL                   default redis://localhost:6379/0 (syntax: RedisOptions::from_url);
-//                               only read when CACHE_TYPE=redis
-//   CACHE_KEY_PREFIX            default "cachet:" (the empty string = no prefix)
-//   CACHE_DEFAULT_TIMEOUT       a bare integer = seconds, or with a unit: 500ms, 30s, 5m, 1h;
-//                               default 300, 0 = never expire
-//   CACHE_THRESHOLD             SimpleCache max_items, default 10000, >= 1
-//   CACHE_MAX_BYTES             SimpleCache max_bytes, default 67108864; bytes or KiB/MiB/GiB
-//   CACHE_REDIS_CONNECT_TIMEOUT a bare integer = milliseconds, or 250ms, 2s; default: the URL's / 250
-//   CACHE_REDIS_SOCKET_TIMEOUT  same syntax; default: the URL's / 500
-//   CACHE_REDIS_POOL_SIZE       1..1024; default: the URL's / automatic
-//   CACHE_FALLBACK              runtime (default) | startup | none; case-insensitive
-//   CACHE_BREAKER_THRESHOLD     runtime fallback: failures that open the breaker, default 3
-//   CACHE_BREAKER_COOLDOWN      runtime fallback: bare integer = milliseconds or with a unit, default 5s
-//   CACHE_JOURNAL_MAX           runtime fallback: keys journaled during an outage, default 10000
-//   APP_ENV / CACHE_ENV         "production" (case-insensitive) turns on production validation;
-//                               CACHE_ENV wins when both are set
+// Each key sets one field of CacheConfig (its comment names the key).
+// config_keys() lists every key with its default, what it accepts and what it
+// is for (`cachet --help` prints it); docs/configuration.md documents them and
+// the grammar of values: durations such as 250ms, 30s, 5m, 1h (a bare number
+// is seconds for CACHE_DEFAULT_TIMEOUT, milliseconds elsewhere), sizes such as
+// 64MiB.
 //
 // Values are taken exactly as given: no surrounding whitespace, no sign. A key
 // that is set to the empty string is an error (unset it to get the default),
 // except CACHE_KEY_PREFIX (empty = no prefix) and APP_ENV / CACHE_ENV (empty =
-// not production). Keys not listed above are ignored.
+// not production). Keys config_keys() does not list are ignored.
 //
 // Thread safety: a CacheConfig is a plain value. from_env() reads the
 // environment; do not call setenv()/unsetenv() concurrently with it.
@@ -39,6 +27,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "cachet/export.hpp"
 #include "cachet/redis_cache.hpp"
@@ -60,6 +49,19 @@ enum class FallbackMode {
 CACHET_EXPORT const char* to_string(CacheType type) noexcept;
 /// "startup", "none", "runtime".
 CACHET_EXPORT const char* to_string(FallbackMode mode) noexcept;
+
+/// One configuration key, as documented to users.
+struct ConfigKeyInfo {
+  std::string name;           ///< the environment / map key, e.g. "CACHE_THRESHOLD"
+  std::string default_value;  ///< the default as a user reads it, e.g. "10000" or "5s"
+  std::string accepted;       ///< what a value may be (the text ConfigError messages use)
+  std::string help;           ///< one line: what the key is for
+  bool secret = false;        ///< the value may hold a credential; cachet never prints it
+};
+
+/// Every key from_env() / from_map() read, in the order to_string() prints
+/// them. Never throws (but std::bad_alloc).
+CACHET_EXPORT std::vector<ConfigKeyInfo> config_keys();
 
 struct CACHET_EXPORT CacheConfig {
   /// CACHE_TYPE. Default simple.
@@ -101,8 +103,8 @@ struct CACHET_EXPORT CacheConfig {
   /// Reads the process environment; unset keys keep their defaults. Validates
   /// (ConfigError on the first malformed value or broken rule).
   static CacheConfig from_env();
-  /// Reads the same keys from a map; absent keys keep their defaults, keys not
-  /// listed in this header are ignored. Validates (ConfigError).
+  /// Reads the same keys from a map; absent keys keep their defaults, keys
+  /// config_keys() does not list are ignored. Validates (ConfigError).
   static CacheConfig from_map(const std::map<std::string, std::string>& values);
 
   /// True when APP_ENV / CACHE_ENV is "production".

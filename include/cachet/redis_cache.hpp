@@ -57,17 +57,17 @@ struct CACHET_EXPORT RedisOptions {
   std::string username;
   /// Password for AUTH; empty = no AUTH. Never logged, never in a message.
   std::string password;
-  /// Bound on establishing one connection (TCP connect + AUTH + SELECT). Default 250 ms; 1 ms to 24 h.
+  /// Bound on establishing one connection (TCP connect + AUTH + SELECT). Default 250 ms; 1 ms to 10 min.
   std::chrono::milliseconds connect_timeout{250};
   /// Bound on each command: the longest wait for the socket to accept the
-  /// request or deliver (more of) the reply. Default 500 ms; 1 ms to 24 h.
+  /// request or deliver (more of) the reply. Default 500 ms; 1 ms to 10 min.
   std::chrono::milliseconds socket_timeout{500};
   /// Most connections held open (and operations in parallel). Default 0 =
   /// automatic: 2 x hardware threads, at least 2, at most 16. Up to 1024.
   /// Connections open lazily, when an operation needs one.
   int pool_size = 0;
   /// How long an operation waits for a free connection before failing with
-  /// ErrorKind::pool_exhausted. Default 1000 ms; 1 ms to 24 h.
+  /// ErrorKind::pool_exhausted. Default 1000 ms; 1 ms to 10 min.
   std::chrono::milliseconds pool_wait_timeout{1000};
   /// TCP keepalive on each TCP connection (hiredis' interval). Default on.
   bool keepalive = true;

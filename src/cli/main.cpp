@@ -7,9 +7,11 @@
 //                    back, or CACHE_FALLBACK=none and Redis is down); 2: the
 //                    configuration is invalid (or bad usage).
 //   cachet config    print the effective configuration only (exit 0 or 2).
+//   cachet --help    usage, and every configuration key (from cachet::config_keys()).
 //
 // Everything goes through the public API, so what it reports is what
 // cachet::create_cache() does in the service.
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <iostream>
@@ -44,12 +46,15 @@ void print_help(std::ostream& out) {
          "     CACHE_FALLBACK=none and Redis cannot be used\n"
          "  2  the configuration is invalid (or the command line is)\n"
          "\n"
-         "Configuration is read from the environment:\n"
-         "  CACHE_TYPE (simple|redis|null), REDIS_URL, CACHE_KEY_PREFIX, CACHE_DEFAULT_TIMEOUT,\n"
-         "  CACHE_THRESHOLD, CACHE_MAX_BYTES, CACHE_REDIS_CONNECT_TIMEOUT, CACHE_REDIS_SOCKET_TIMEOUT,\n"
-         "  CACHE_REDIS_POOL_SIZE, CACHE_FALLBACK (runtime|startup|none), CACHE_BREAKER_THRESHOLD,\n"
-         "  CACHE_BREAKER_COOLDOWN, CACHE_JOURNAL_MAX, APP_ENV / CACHE_ENV.\n"
-         "See docs/configuration.md and docs/deployment.md.\n"
+         "Configuration is read from the environment (see docs/configuration.md and\n"
+         "docs/deployment.md); unset keys take the default shown:\n";
+  std::size_t width = 0;
+  for (const auto& key : cachet::config_keys()) width = std::max(width, key.name.size());
+  for (const auto& key : cachet::config_keys()) {
+    out << "  " << key.name << std::string(width - key.name.size() + 2, ' ') << key.help << '\n'
+        << "  " << std::string(width + 2, ' ') << "default: " << key.default_value << '\n';
+  }
+  out << "What each key accepts: docs/configuration.md, and the message of any invalid value.\n"
          "\n"
          "Example:\n"
          "  CACHE_TYPE=redis REDIS_URL=redis://127.0.0.1:6379/0 cachet probe\n";
@@ -141,7 +146,8 @@ int main(int argc, char** argv) try {
     return kBadConfig;
   }
   const std::string command = argv[1];
-  if (command == "--help" || command == "-h" || command == "help") {
+  auto is_help = [](const std::string& arg) { return arg == "--help" || arg == "-h" || arg == "help"; };
+  if (is_help(command) || (argc == 3 && is_help(argv[2]) && command != "--version")) {
     print_help(std::cout);
     return kUsable;
   }

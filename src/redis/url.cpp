@@ -1,8 +1,6 @@
 // RedisOptions: URL parsing, validation, redacted printing.
 #include <algorithm>
 #include <cctype>
-#include <charconv>
-#include <limits>
 #include <string>
 #include <string_view>
 #include <sys/un.h>
@@ -11,6 +9,7 @@
 #include <hiredis/hiredis.h>  // HIREDIS_MAJOR / _MINOR / _PATCH only
 
 #include "cachet/redis_cache.hpp"
+#include "core/parse.hpp"
 #include "core/redact.hpp"
 #include "redis/url.hpp"
 
@@ -26,7 +25,6 @@ constexpr std::string_view kAcceptedForms =
     "accepted: redis://[[username]:password@]host[:port][/db][?query] or unix:///path/to/redis.sock[?query]";
 constexpr std::string_view kAcceptedQuery =
     "accepted: connect_timeout, socket_timeout, pool_wait_timeout, pool_size, db, username, password, key_prefix";
-constexpr std::chrono::milliseconds kMaxTimeout = std::chrono::hours(24);
 constexpr int kMaxPoolSize = 1024;
 
 std::string lower(std::string_view s) {
@@ -70,30 +68,12 @@ std::string percent_encode(std::string_view in, std::string_view keep) {
   return out;
 }
 
+// Whole numbers and durations follow the grammar of core/parse.hpp.
 template <class Int>
 bool parse_int(std::string_view s, Int& out) {
-  if (s.empty() || !std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; })) return false;
-  const auto r = std::from_chars(s.data(), s.data() + s.size(), out);
-  return r.ec == std::errc() && r.ptr == s.data() + s.size();
-}
-
-// "250ms", "1s", "2m", or a bare number of milliseconds.
-bool parse_duration(std::string_view s, std::chrono::milliseconds& out) {
-  std::int64_t factor = 1;
-  if (s.size() > 2 && s.substr(s.size() - 2) == "ms") {
-    s.remove_suffix(2);
-  } else if (s.size() > 1 && s.back() == 's') {
-    factor = 1000;
-    s.remove_suffix(1);
-  } else if (s.size() > 1 && s.back() == 'm') {
-    factor = 60'000;
-    s.remove_suffix(1);
-  }
-  std::int64_t n = 0;
-  if (!parse_int(s, n)) return false;
-  if (n > std::numeric_limits<std::int64_t>::max() / factor) return false;
-  out = std::chrono::milliseconds(n * factor);
-  return true;
+  const auto n = parse::whole_as<Int>(s);
+  if (n) out = *n;
+  return n.has_value();
 }
 
 std::string ms(std::chrono::milliseconds d) { return std::to_string(d.count()) + "ms"; }
@@ -275,10 +255,11 @@ RedisOptions RedisOptions::from_url(std::string_view url) {
       throw fail("bad percent-encoding in the value of '" + key + "'");
     }
     const std::string& value = decoded;
+    // The range is validate()'s to check, for options from code and URL alike.
     auto duration = [&](std::chrono::milliseconds& out) {
-      if (!parse_duration(value, out)) {
-        throw fail(key + "='" + value + "' is not a duration; accepted: e.g. 250ms, 2s, 1m, or a number of milliseconds");
-      }
+      const auto d = parse::duration(value, parse::kTimeout);
+      if (!d) throw fail(key + "='" + value + "' is not a duration; accepted: " + parse::describe(parse::kTimeout));
+      out = *d;
     };
     if (key == "connect_timeout") {
       duration(o.connect_timeout);
@@ -337,8 +318,9 @@ void RedisOptions::validate() const {
     throw fail("username '" + username + "' is given without a password; ACL AUTH needs both");
   }
   auto check_timeout = [&](const char* name, std::chrono::milliseconds d) {
-    if (d.count() <= 0 || d > kMaxTimeout) {
-      throw fail(std::string(name) + " " + ms(d) + " is out of range; accepted: 1ms to 24h (no infinite waits)");
+    if (!parse::in_range(d, parse::kTimeout)) {
+      throw fail(std::string(name) + " " + ms(d) +
+                 " is out of range; accepted: " + parse::range_words(parse::kTimeout) + " (no infinite waits)");
     }
   };
   check_timeout("connect_timeout", connect_timeout);

@@ -18,6 +18,7 @@
 #include <map>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "cachet/config.hpp"
 #include "cachet/errors.hpp"
@@ -26,27 +27,17 @@ namespace {
 
 constexpr std::string_view kSecret = "Zq9Sentinel";
 
-constexpr const char* kKeys[] = {
-    "CACHE_TYPE",
-    "REDIS_URL",
-    "CACHE_KEY_PREFIX",
-    "CACHE_DEFAULT_TIMEOUT",
-    "CACHE_THRESHOLD",
-    "CACHE_MAX_BYTES",
-    "CACHE_REDIS_CONNECT_TIMEOUT",
-    "CACHE_REDIS_SOCKET_TIMEOUT",
-    "CACHE_REDIS_POOL_SIZE",
-    "CACHE_FALLBACK",
-    "CACHE_BREAKER_THRESHOLD",
-    "CACHE_BREAKER_COOLDOWN",
-    "CACHE_JOURNAL_MAX",
-    "APP_ENV",
-    "CACHE_ENV",
-};
-constexpr std::size_t kKnown = sizeof kKeys / sizeof kKeys[0];
-constexpr std::size_t kSecretUrl = kKnown;      // REDIS_URL = "redis://:<secret>@" + value
-constexpr std::size_t kFreeForm = kKnown + 1;   // value is "KEY=VALUE"
-constexpr std::size_t kChoices = kKnown + 2;
+// The keys CacheConfig reads, from its table (cachet::config_keys()), so a new
+// key is fuzzed without an edit here. A record's first byte picks one of them,
+// or one of the two choices after them.
+const std::vector<std::string>& known_keys() {
+  static const std::vector<std::string> keys = [] {
+    std::vector<std::string> names;
+    for (const auto& key : cachet::config_keys()) names.push_back(key.name);
+    return names;
+  }();
+  return keys;
+}
 
 std::string dump(const std::map<std::string, std::string>& m) {
   std::string s;
@@ -90,11 +81,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const std::string_view record = text.substr(pos, end - pos);
     pos = end + 1;
     if (record.empty()) continue;
-    const std::size_t choice = static_cast<unsigned char>(record[0]) % kChoices;
+    const std::size_t known = known_keys().size();
+    const std::size_t choice = static_cast<unsigned char>(record[0]) % (known + 2);
     const std::string value(record.substr(1));
-    if (choice < kKnown) {
-      values[kKeys[choice]] = value;
-    } else if (choice == kSecretUrl) {
+    if (choice < known) {
+      values[known_keys()[choice]] = value;
+    } else if (choice == known) {  // REDIS_URL = "redis://:<secret>@" + value
       values["REDIS_URL"] = "redis://:" + std::string(kSecret) + "@" + value;
       secret = true;
     } else {
