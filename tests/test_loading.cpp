@@ -316,6 +316,28 @@ TYPED_TEST(Loading, DestroyedWithLoadsInFlight) {
   EXPECT_EQ(finished.load(), 1);
 }
 
+TEST(LoadingConfig, FactoryCachesGetTheLoaderKeysAsDefaults) {
+  auto config = cachet::CacheConfig::from_map({{"CACHE_FAIL_SAFE", "true"},
+                                               {"CACHE_FAIL_SAFE_MAX", "1h"},
+                                               {"CACHE_LOADER_SOFT_TIMEOUT", "50ms"},
+                                               {"CACHE_LOADER_HARD_TIMEOUT", "2s"},
+                                               {"CACHE_EAGER_REFRESH", "0.8"},
+                                               {"CACHE_DISTRIBUTED_LOCK", "yes"},
+                                               {"CACHE_LOADER_THREADS", "3"}});
+  auto cache = cachet::create_cache(config);
+  const LoadOptions d = cache->load_defaults();
+  EXPECT_TRUE(d.fail_safe);
+  EXPECT_EQ(d.fail_safe_max, 1h);
+  EXPECT_EQ(d.soft_timeout, 50ms);
+  EXPECT_EQ(d.hard_timeout, 2s);
+  EXPECT_DOUBLE_EQ(d.eager_refresh, 0.8);
+  EXPECT_TRUE(d.distributed_lock);
+  EXPECT_THROW(cachet::CacheConfig::from_map({{"CACHE_EAGER_REFRESH", "1.5"}}), cachet::ConfigError);
+  EXPECT_THROW(cachet::CacheConfig::from_map({{"CACHE_LOADER_SOFT_TIMEOUT", "2s"}, {"CACHE_LOADER_HARD_TIMEOUT", "1s"}}),
+               cachet::ConfigError);
+  EXPECT_THROW(cachet::CacheConfig::from_map({{"CACHE_FAIL_SAFE", "maybe"}}), cachet::ConfigError);
+}
+
 // ---- the stored format, read by a client that is not cachet -----------------
 
 std::int64_t be64(const std::string& s, std::size_t at) {
