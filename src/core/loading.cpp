@@ -246,7 +246,7 @@ class Loading {
   };
 
   static LoadOptions merged(const Cache& cache, const LoadOptions& call) {
-    if (!call.use_cache_defaults) return call;
+    if (!call.use_cache_defaults || !cache.core_->loading.has_defaults.load(std::memory_order_acquire)) return call;
     LoadOptions d;
     {
       std::lock_guard<std::mutex> lock(cache.core_->loading.mu);
@@ -441,6 +441,13 @@ void Cache::set_load_defaults(const LoadOptions& defaults) {
   std::lock_guard<std::mutex> lock(core_->loading.mu);
   core_->loading.defaults = defaults;
   core_->loading.defaults.ttl = Ttl{};
+  const LoadOptions unset;
+  const LoadOptions& d = core_->loading.defaults;
+  const bool any = d.fail_safe || d.fail_safe_max != unset.fail_safe_max ||
+                   d.fail_safe_throttle != unset.fail_safe_throttle || d.soft_timeout != unset.soft_timeout ||
+                   d.hard_timeout != unset.hard_timeout || d.eager_refresh != unset.eager_refresh ||
+                   d.distributed_lock || d.lock_timeout != unset.lock_timeout;
+  core_->loading.has_defaults.store(any, std::memory_order_release);
 }
 
 LoadOptions Cache::load_defaults() const {
