@@ -119,11 +119,18 @@ class Loading {
 
     ~Job() {
       if (finished) return;
-      // Never run: the cache is going away. Complete the waiters without
-      // touching the cache (its flight table goes with it).
+      // Never run: dropped by an executor, or by the cache's own pool while the
+      // cache is destroyed. While the cache lives, complete the flight as usual;
+      // else complete the waiters without touching the cache.
+      const auto gone = std::make_exception_ptr(Error("get_or_set: the load was dropped before it ran"));
+      if (guard && guard->enter()) {
+        finish_error(gone);
+        guard->leave();
+        return;
+      }
       {
         std::lock_guard<std::mutex> lock(flight->mu);
-        flight->error = std::make_exception_ptr(Error("get_or_set: the cache was destroyed before the load ran"));
+        flight->error = gone;
         flight->done = true;
       }
       flight->cv.notify_all();
@@ -284,7 +291,11 @@ class Loading {
       }
       executor = st.executor;
     }
-    executor(std::move(task));
+    try {
+      executor(std::move(task));
+    } catch (...) {
+      return false;  // refused: the caller runs the load itself
+    }
     return true;
   }
 
@@ -419,7 +430,7 @@ class Loading {
           queued = submit(cache, job);
         }
       }
-      if (!job->finished && !queued) {
+      if (!queued && !job->finished) {  // (once queued, `finished` belongs to the loader thread)
         // No timeout applies (or the loader queue is full): run it here.
         job->inline_loader = &loader;
         job->run();
