@@ -13,7 +13,10 @@
 #include <thread>
 
 #include "cachet/errors.hpp"
+#include "memory/clock.hpp"
+#include "memory/key_hash.hpp"
 #include "memory/shard.hpp"
+#include "memory/spin_lock.hpp"
 
 namespace cachet {
 
@@ -114,7 +117,7 @@ struct SimpleCache::Impl {
     Tally& operator=(const Tally&) = delete;
   };
 
-  Impl(const SimpleCache& owner, SimpleCacheOptions opts) : self(owner), options(std::move(opts)) {
+  explicit Impl(SimpleCacheOptions opts) : options(std::move(opts)) {
     if (options.max_items == 0) {
       throw ConfigError("SimpleCacheOptions.max_items = 0: accepted: a number of entries >= 1 (default 10000)");
     }
@@ -325,7 +328,6 @@ struct SimpleCache::Impl {
     return false;
   }
 
-  const SimpleCache& self;
   SimpleCacheOptions options;
   std::size_t nshards = 1;
   std::size_t shard_mask = 0;
@@ -338,7 +340,7 @@ struct SimpleCache::Impl {
   alignas(64) std::atomic<std::size_t> bytes{0};
 };
 
-SimpleCache::SimpleCache(SimpleCacheOptions options) : impl_(std::make_unique<Impl>(*this, std::move(options))) {}
+SimpleCache::SimpleCache(SimpleCacheOptions options) : impl_(std::make_unique<Impl>(std::move(options))) {}
 SimpleCache::~SimpleCache() = default;
 
 const SimpleCacheOptions& SimpleCache::options() const noexcept { return impl_->options; }
