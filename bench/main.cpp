@@ -1,7 +1,9 @@
 // cachet_bench — cachet against same-run baselines (issue #6, targets P1-P7).
 //
-// Usually started by ./bench/run, which builds it, starts a private
-// redis-server and passes --redis-port. See docs/benchmarks.md.
+// Usually started by ./bench/run, which builds it. The Redis suite runs against
+// a private redis-server the bench starts on a free loopback port (through the
+// tests' harness, tests/support/redis_server.hpp), or against --redis-port.
+// See docs/benchmarks.md.
 #include <unistd.h>
 
 #include <climits>
@@ -14,6 +16,7 @@
 #include <thread>
 
 #include "suites.hpp"
+#include "support/redis_server.hpp"
 
 namespace {
 
@@ -23,8 +26,9 @@ const char* const kUsage =
     "  --rounds N          measured rounds per contender (default 15, quick 7)\n"
     "  --seconds S         seconds per measurement (default 0.08, quick 0.05)\n"
     "  --threads LIST      thread counts for the in-memory matrix, e.g. 1,2,4 (default 1,2)\n"
-    "  --redis-port P      a redis-server this run may FLUSHALL (no port: Redis suite skipped)\n"
-    "  --redis-host H      default 127.0.0.1\n"
+    "  --redis-port P      a redis-server this run may FLUSHALL (default: start a private one\n"
+    "                      on a free loopback port, stopped after the Redis suite)\n"
+    "  --redis-host H      host of --redis-port's server (default 127.0.0.1)\n"
     "  --only LIST         suites to run: memory,redis,missratio,rss,loading (default all)\n"
     "  --stat median|best  statistic compared across rounds (default median)\n"
     "  --csv PATH          write every result as CSV\n"
@@ -56,6 +60,14 @@ double load_average() {
   return one;
 }
 
+// "redis_version:7.0.15" from the server's INFO, or "version unknown".
+std::string redis_version(const cachet::test::RedisServer& server) {
+  const std::string info = server.command({"INFO", "server"});
+  const std::size_t at = info.find("redis_version:");
+  if (at == std::string::npos) return "version unknown";
+  return info.substr(at, info.find_first_of("\r\n", at) - at);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -63,7 +75,7 @@ int main(int argc, char** argv) {
   Options o;
   std::set<std::string> only;
   std::string csv, child;
-  bool rounds_set = false, seconds_set = false;
+  bool rounds_set = false, seconds_set = false, host_set = false;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     auto next = [&]() -> std::string {
@@ -91,6 +103,7 @@ int main(int argc, char** argv) {
       o.redis_port = parse_int(a, next(), 1, 65535);
     } else if (a == "--redis-host") {
       o.redis_host = next();
+      host_set = true;
     } else if (a == "--only") {
       std::stringstream in(next());
       for (std::string item; std::getline(in, item, ',');) {
@@ -116,6 +129,7 @@ int main(int argc, char** argv) {
     }
   }
   if (!child.empty()) return rss_child(child, o.quick);
+  if (host_set && o.redis_port == 0) usage_error("--redis-host needs --redis-port");
   if (o.quick) {
     if (!rounds_set) o.rounds = 7;
     if (!seconds_set) o.seconds = 0.05;
@@ -138,8 +152,20 @@ int main(int argc, char** argv) {
   try {
     if (wanted("memory")) memory_suite(o, report);
     if (wanted("redis")) {
-      if (o.redis_port) redis_suite(o, report);
-      else report.note("Redis suite skipped: no --redis-port (./bench/run starts a redis-server)");
+      if (o.redis_port != 0) {
+        redis_suite(o, report);
+      } else if (!cachet::test::redis_server_available()) {
+        report.note("Redis suite skipped: no redis-server installed and no --redis-port");
+      } else {
+        // Started only now and stopped right after: the other suites run
+        // without an idle server on the machine.
+        cachet::test::RedisServer server;
+        std::printf("\nredis-server on 127.0.0.1:%d (pid %d, %s)\n", server.port(), static_cast<int>(server.pid()),
+                    redis_version(server).c_str());
+        Options with_server = o;
+        with_server.redis_port = server.port();
+        redis_suite(with_server, report);
+      }
     }
     if (wanted("missratio")) miss_ratio_suite(o, report);
     if (wanted("rss")) rss_suite(o, report);

@@ -1,6 +1,8 @@
+// RedisServer: fork/exec of redis-server on a free loopback port. No GoogleTest
+// here: cachet_bench starts its server through this file too (unique_prefix(),
+// which needs GoogleTest, is in unique_prefix.cpp).
 #include "support/redis_server.hpp"
 
-#include <gtest/gtest.h>
 #include <hiredis/hiredis.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -9,7 +11,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <atomic>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -77,6 +78,17 @@ ContextPtr connect_to(int port, const std::string& password) {
   return c;
 }
 
+// True when the server behind `c` is the process `pid` (INFO's process_id):
+// another server that took the port between free_loopback_port() and our
+// bind must never be taken for ours (cachet_bench FLUSHALLs its server).
+bool served_by(redisContext* c, pid_t pid) {
+  ReplyPtr r(static_cast<redisReply*>(redisCommand(c, "INFO server")), &freeReplyObject);
+  if (!r || r->type != REDIS_REPLY_STRING) return false;
+  const std::string info(r->str, r->len);
+  const std::string field = "\r\nprocess_id:" + std::to_string(pid) + "\r\n";
+  return info.find(field) != std::string::npos;
+}
+
 }  // namespace
 
 bool redis_server_available() { return !find_redis_server().empty(); }
@@ -84,18 +96,6 @@ bool redis_server_available() { return !find_redis_server().empty(); }
 bool skip_redis_tests_requested() {
   const char* v = std::getenv("CACHET_SKIP_REDIS_TESTS");
   return v && std::string(v) == "1";
-}
-
-std::string unique_prefix() {
-  static std::atomic<int> counter{0};
-  std::string name = "t:";
-  if (const auto* info = ::testing::UnitTest::GetInstance()->current_test_info()) {
-    name += info->test_suite_name();
-    name += '.';
-    name += info->name();
-  }
-  name += ':' + std::to_string(::getpid()) + '.' + std::to_string(counter.fetch_add(1)) + ':';
-  return name;
 }
 
 RedisServer::RedisServer() : RedisServer(Options{}) {}
@@ -175,10 +175,13 @@ bool RedisServer::try_start_once() {
     }
     if (auto c = connect_to(port_, options_.password)) {
       ReplyPtr r(static_cast<redisReply*>(redisCommand(c.get(), "PING")), &freeReplyObject);
-      if (r && r->type == REDIS_REPLY_STATUS) return true;
-      if (r && r->type == REDIS_REPLY_ERROR && options_.ready_while_loading &&
-          std::string(r->str, r->len).rfind("LOADING", 0) == 0) {
-        return true;
+      const bool ready = (r && r->type == REDIS_REPLY_STATUS) ||
+                         (r && r->type == REDIS_REPLY_ERROR && options_.ready_while_loading &&
+                          std::string(r->str, r->len).rfind("LOADING", 0) == 0);
+      if (ready) {
+        if (served_by(c.get(), pid_)) return true;
+        kill();  // someone else's server holds the port: ours cannot bind it
+        return false;
       }
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(10));

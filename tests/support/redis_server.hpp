@@ -36,7 +36,8 @@ bool redis_server_available();
 
 bool skip_redis_tests_requested();
 
-/// A unique key prefix for one test: "t:<test suite>.<test name>:<counter>:".
+/// A unique key prefix for one test: "t:<test suite>.<test name>:<pid>.<counter>:".
+/// Defined in unique_prefix.cpp (it needs GoogleTest; the rest does not).
 std::string unique_prefix();
 
 class RedisServer {
@@ -74,7 +75,8 @@ class RedisServer {
   bool running() const { return pid_ > 0; }
 
   /// Starts the server (same port as before) and waits until it answers PING
-  /// (at most 10 s; throws std::runtime_error otherwise, with the log's tail).
+  /// and INFO names its process id as the one started (at most 10 s; throws
+  /// std::runtime_error otherwise, with the log's tail).
   /// A server given a dump.rdb in dir() before start() loads it.
   void start();
   /// SIGTERM, wait; SIGKILL after 5 s.
