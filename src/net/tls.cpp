@@ -97,13 +97,23 @@ struct TlsSession::Io {
     return ok;
   }
 
-  static int client_cert(SSL* ssl, X509**, EVP_PKEY**) {
+  // Called on a client when the server asks for its certificate.
+  static int cert_requested(SSL* ssl, void*) {
     of(ssl).facts_.cert_requested = true;
-    return 0;  // no certificate to send
+    return 1;  // go on, with the certificate configured (if any)
+  }
+
+  static int new_session(SSL* ssl, SSL_SESSION*) {
+    of(ssl).facts_.ticket_received = true;
+    return 0;  // not kept: OpenSSL frees it
   }
 };
 
-void TlsSession::prepare_context(ssl_ctx_st* ctx) { SSL_CTX_set_client_cert_cb(ctx, &Io::client_cert); }
+void TlsSession::prepare_context(ssl_ctx_st* ctx) {
+  SSL_CTX_set_cert_cb(ctx, &Io::cert_requested, nullptr);
+  SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
+  SSL_CTX_sess_set_new_cb(ctx, &Io::new_session);
+}
 
 TlsSession::~TlsSession() { SSL_free(ssl_); }
 
@@ -197,9 +207,33 @@ std::unique_ptr<TlsSession> TlsSession::handshake(Socket& socket, const TlsConte
   }
   s->facts_.sent_client_cert = context.has_client_certificate();
   s->recording_ = true;
+  const auto start = Clock::now();
   if (!s->drive([&] { return SSL_connect(ssl); }, wait, true, error)) return nullptr;
   s->recording_ = false;
+  if (s->facts_.cert_requested && SSL_version(ssl) == TLS1_3_VERSION &&
+      !s->await_verdict(wait, Clock::now() - start, error)) {
+    return nullptr;
+  }
   return s;
+}
+
+bool TlsSession::await_verdict(const Wait& wait, Clock::duration handshake_time, NetError& error) {
+  const auto bound = std::max<Clock::duration>(handshake_time, std::chrono::milliseconds(10));
+  const Wait verdict = Wait::until(std::min(wait.deadline(), Clock::now() + bound));
+  dont_wait_ = true;
+  for (;;) {
+    ERR_clear_error();
+    char byte;
+    std::size_t n = 0;
+    const int r = SSL_peek_ex(ssl_, &byte, 1, &n);
+    if (r == 1 || facts_.ticket_received) return true;
+    const int e = SSL_get_error(ssl_, r);
+    if (e != SSL_ERROR_WANT_READ) {
+      error = classify(e, true, facts_, socket_.name());
+      return false;
+    }
+    if (socket_.poll_for(POLLIN, verdict) <= 0) return true;  // no verdict in time: taken as accepted
+  }
 }
 
 std::size_t TlsSession::read_some(char* buf, std::size_t cap, const Wait& wait, NetError& error) {

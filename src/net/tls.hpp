@@ -98,6 +98,13 @@ class TlsSession {
   template <class Op>
   int drive(Op&& op, const Wait& wait, bool handshaking, NetError& error);
   bool probe_plaintext(const Wait& wait);
+  /// TLS 1.3 ends the client's handshake before the server has checked the
+  /// client certificate it asked for; the verdict follows: session tickets
+  /// (accepted) or an alert (refused). Waits for it, at most as long as the
+  /// handshake took (10 ms at least), so that a refusal is reported by the
+  /// handshake, and before a request is written (a server that closes with
+  /// unread bytes resets the connection, and the alert can be lost).
+  bool await_verdict(const Wait& wait, Clock::duration handshake_time, NetError& error);
 
   Socket& socket_;
   ssl_st* ssl_;

@@ -1,9 +1,14 @@
 // TlsContext: one SSL_CTX per cache, built from TlsOptions.
 #include <openssl/err.h>
+#include <openssl/evperr.h>
+#include <openssl/pemerr.h>
+#include <openssl/proverr.h>
 #include <openssl/ssl.h>
+#include <openssl/x509err.h>
 
 #include <algorithm>
 #include <cstring>
+#include <vector>
 
 #include "cachet/errors.hpp"
 #include "net/tls.hpp"
@@ -12,11 +17,23 @@ namespace cachet::net {
 
 namespace {
 
-// The last OpenSSL error's reason ("bad decrypt"), and the queue cleared.
+// OpenSSL's error queue, oldest first; the queue is emptied.
+std::vector<unsigned long> drain_errors() {
+  std::vector<unsigned long> codes;
+  while (const unsigned long code = ERR_get_error()) codes.push_back(code);
+  return codes;
+}
+
+bool has_error(const std::vector<unsigned long>& codes, int lib, int reason) {
+  return std::any_of(codes.begin(), codes.end(),
+                     [&](unsigned long c) { return ERR_GET_LIB(c) == lib && ERR_GET_REASON(c) == reason; });
+}
+
+// The reason of the oldest error (the root cause: "no certificate or crl
+// found"), and the queue cleared.
 std::string openssl_reason() {
-  const unsigned long code = ERR_peek_last_error();
-  const char* reason = code != 0 ? ERR_reason_error_string(code) : nullptr;
-  ERR_clear_error();
+  const auto codes = drain_errors();
+  const char* reason = codes.empty() ? nullptr : ERR_reason_error_string(codes.front());
   return reason != nullptr ? reason : "unknown OpenSSL error";
 }
 
@@ -73,18 +90,23 @@ TlsContext::TlsContext(const TlsOptions& options)
       SSL_CTX_set_default_passwd_cb_userdata(ctx_, const_cast<std::string*>(&options.key_password));
       const int loaded = SSL_CTX_use_PrivateKey_file(ctx_, keyfile.c_str(), SSL_FILETYPE_PEM);
       SSL_CTX_set_default_passwd_cb_userdata(ctx_, nullptr);  // the passphrase is not kept
+      const auto errors = drain_errors();
+      const char* field = options.keyfile.empty() ? "certfile (ssl_certfile)" : "keyfile (ssl_keyfile)";
+      if (has_error(errors, ERR_LIB_X509, X509_R_KEY_VALUES_MISMATCH) ||
+          (loaded == 1 && SSL_CTX_check_private_key(ctx_) != 1)) {
+        ERR_clear_error();
+        fail("the private key in '" + keyfile + "' does not match the certificate in certfile (ssl_certfile) '" +
+             options.certfile + "'");
+      }
       if (loaded != 1) {
-        const std::string reason = openssl_reason();
-        const char* field = options.keyfile.empty() ? "certfile (ssl_certfile)" : "keyfile (ssl_keyfile)";
-        if (reason.find("decrypt") != std::string::npos || reason.find("password") != std::string::npos) {
+        if (has_error(errors, ERR_LIB_PROV, PROV_R_BAD_DECRYPT) || has_error(errors, ERR_LIB_EVP, EVP_R_BAD_DECRYPT) ||
+            has_error(errors, ERR_LIB_PEM, PEM_R_BAD_DECRYPT) || has_error(errors, ERR_LIB_PEM, PEM_R_BAD_PASSWORD_READ)) {
           fail(std::string("cannot decrypt the private key in ") + field + " '" + keyfile +
                "': wrong or missing key_password (ssl_password)");
         }
-        fail(std::string("cannot load the private key from ") + field + " '" + keyfile + "': " + reason);
-      }
-      if (SSL_CTX_check_private_key(ctx_) != 1) {
-        fail("the private key in '" + keyfile + "' does not match the certificate in certfile (ssl_certfile) '" +
-             options.certfile + "'");
+        const char* reason = errors.empty() ? nullptr : ERR_reason_error_string(errors.front());
+        fail(std::string("cannot load the private key from ") + field + " '" + keyfile +
+             "': " + (reason != nullptr ? reason : "unknown OpenSSL error") + " (expected a PEM private key)");
       }
     }
   } catch (...) {

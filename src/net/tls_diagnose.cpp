@@ -81,8 +81,10 @@ std::string names_of(X509* cert) {
 }
 
 std::string certificate_words(const TlsFacts& f) {
-  return "subject " + (f.cert_subject.empty() ? std::string("(none)") : f.cert_subject) + ", issuer " +
-         (f.cert_issuer.empty() ? std::string("(none)") : f.cert_issuer);
+  std::string s = "subject " + (f.cert_subject.empty() ? std::string("(none)") : f.cert_subject) + ", issuer " +
+                  (f.cert_issuer.empty() ? std::string("(none)") : f.cert_issuer);
+  if (!f.failed_subject.empty()) s += ", failed at " + f.failed_subject;
+  return s;
 }
 
 NetError tls_error(Cause cause, std::string what, const std::string& endpoint) {
@@ -156,13 +158,19 @@ bool looks_like_tls(const unsigned char* bytes, std::size_t n) noexcept {
 
 void record_verify_failure(x509_store_ctx_st* store, TlsFacts& facts) {
   facts.verify_error = X509_STORE_CTX_get_error(store);
-  X509* cert = X509_STORE_CTX_get_current_cert(store);
-  if (cert == nullptr) return;
-  facts.cert_subject = name_text(X509_get_subject_name(cert));
-  facts.cert_issuer = name_text(X509_get_issuer_name(cert));
-  facts.cert_names = names_of(cert);
-  facts.cert_validity =
-      "valid from " + time_text(X509_get0_notBefore(cert)) + " until " + time_text(X509_get0_notAfter(cert));
+  X509* failed = X509_STORE_CTX_get_current_cert(store);
+  X509* own = X509_STORE_CTX_get0_cert(store);
+  if (own == nullptr) own = failed;
+  if (own != nullptr) {
+    facts.cert_subject = name_text(X509_get_subject_name(own));
+    facts.cert_issuer = name_text(X509_get_issuer_name(own));
+    facts.cert_names = names_of(own);
+  }
+  if (failed != nullptr) {
+    facts.cert_validity =
+        "valid from " + time_text(X509_get0_notBefore(failed)) + " until " + time_text(X509_get0_notAfter(failed));
+    if (failed != own) facts.failed_subject = name_text(X509_get_subject_name(failed));
+  }
 }
 
 NetError classify(int ssl_error, bool handshaking, const TlsFacts& f, const std::string& endpoint) {
@@ -191,18 +199,21 @@ NetError classify(int ssl_error, bool handshaking, const TlsFacts& f, const std:
                          (reason_text ? reason_text : "alert"),
                      endpoint);
   }
+  // A server that asked for a client certificate and then hangs up most
+  // likely refused it (its alert can be lost when it resets the connection).
+  const std::string hint = f.cert_requested ? " (the server asked for a client certificate: did it reject it?)" : "";
   if (ssl_error == SSL_ERROR_ZERO_RETURN || f.peer_eof || reason == SSL_R_UNEXPECTED_EOF_WHILE_READING) {
     return tls_error(Cause::closed,
-                     handshaking ? "TLS handshake failed: the server closed the connection"
-                                 : "connection closed by the server",
+                     (handshaking ? "TLS handshake failed: the server closed the connection"
+                                  : "connection closed by the server") + hint,
                      endpoint);
   }
   if (ssl_error == SSL_ERROR_SYSCALL) {
     const int err = f.last_errno;
     if (err == ECONNRESET || err == EPIPE) {
       return tls_error(Cause::reset,
-                       handshaking ? "TLS handshake failed: connection reset by the server"
-                                   : "connection reset by the server",
+                       (handshaking ? "TLS handshake failed: connection reset by the server"
+                                    : "connection reset by the server") + hint,
                        endpoint);
     }
     return make_error(Cause::io, handshaking ? "TLS handshake failed: I/O error" : "I/O error", err, endpoint);

@@ -31,13 +31,16 @@ struct TlsInfo {
 };
 
 struct TlsFacts {
-  // Set by the verify callback for the first certificate it rejected.
+  // Set by the verify callback when it rejects a certificate: the server's
+  // own certificate (cert_*), and the one in its chain that failed.
   int verify_error = 0;       ///< X509_V_ERR_*; 0 = verification passed (or was off)
   std::string cert_subject;   ///< RFC 2253
   std::string cert_issuer;
   std::string cert_names;     ///< "DNS:localhost, IP:127.0.0.1" (subjectAltName), else "CN=..."
-  std::string cert_validity;  ///< "valid from ... until ..." (GMT)
+  std::string cert_validity;  ///< of the failing certificate: "valid from ... until ..." (UTC)
+  std::string failed_subject;  ///< the failing certificate when it is not the server's own (a CA)
   bool cert_requested = false;  ///< the server sent a CertificateRequest
+  bool ticket_received = false;  ///< a TLS 1.3 session ticket arrived (the server accepted us)
   bool sent_client_cert = false;
   std::string expected_name;  ///< host name / IP the certificate must name ("" = not checked)
 
