@@ -68,7 +68,9 @@ int main() {
   breaker.on_state_change = [](cachet::BreakerState from, cachet::BreakerState to) {
     std::printf("  [breaker] %s -> %s\n", cachet::to_string(from), cachet::to_string(to));
   };
-  cachet::FallbackCache cache(redis_options, cachet::SimpleCacheOptions{}, breaker);
+  redis_options.on_error = cachet::ErrorPolicy::Throw;  // the breaker must see Redis's failures
+  cachet::FallbackCache cache(std::make_unique<cachet::RedisCache>(redis_options),
+                              std::make_unique<cachet::SimpleCache>(), breaker);
 
   std::printf("1. Redis is up (port %d)\n", port);
   cache.set("price", "10");
@@ -94,6 +96,7 @@ int main() {
   std::printf("  state=%s price=%s banner=%s\n", cachet::to_string(cache.state()), show(cache.get("price")),
               show(cache.get("banner")));
   std::printf("  stats: %s\n", cache.stats().to_string().c_str());
+  std::printf("  %s\n", cache.breaker().to_string().c_str());
 
   cache.clear();
   stop_redis(redis);

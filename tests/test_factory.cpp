@@ -396,7 +396,7 @@ TEST(CacheFactory, RuntimeModeBreakerSettingsReachTheWrapper) {
   server.start();
   std::this_thread::sleep_for(300ms);
   EXPECT_EQ(wrapper->state(), cachet::BreakerState::open);
-  EXPECT_EQ(cache->stats().breaker_trips, 1u);
+  EXPECT_EQ(wrapper->breaker().trips, 1u);
 }
 
 TEST(CacheFactory, ProductionRule) {

@@ -48,6 +48,15 @@ cachet::RedisOptions redis_opts(int port, const std::string& prefix) {
   return o;
 }
 
+// The pair the factory builds for CACHE_FALLBACK=runtime: a RedisCache that
+// throws on backend failures, and a SimpleCache.
+std::unique_ptr<FallbackCache> make_fallback(cachet::RedisOptions o, cachet::SimpleCacheOptions m,
+                                             cachet::FallbackOptions f) {
+  o.on_error = cachet::ErrorPolicy::Throw;
+  return std::make_unique<FallbackCache>(std::make_unique<cachet::RedisCache>(std::move(o)),
+                                         std::make_unique<cachet::SimpleCache>(std::move(m)), std::move(f));
+}
+
 cachet::FallbackOptions breaker_opts() {
   cachet::FallbackOptions f;
   f.failure_threshold = 3;
@@ -70,7 +79,7 @@ struct Harness {
       std::lock_guard<std::mutex> lock(mu);
       changes.emplace_back(from, to);
     };
-    cache = std::make_unique<FallbackCache>(redis_opts(port, prefix), cachet::SimpleCacheOptions{}, f);
+    cache = make_fallback(redis_opts(port, prefix), cachet::SimpleCacheOptions{}, f);
   }
 
   // Runs `op`, asserting it neither throws nor blocks past kOpBound.
@@ -141,7 +150,7 @@ struct FallbackClosedFixture {
     o.pool_wait_timeout = 2s;
     cachet::SimpleCacheOptions m;
     m.default_timeout = default_timeout;
-    auto cache = std::make_unique<FallbackCache>(o, m, breaker_opts());
+    auto cache = make_fallback(o, m, breaker_opts());
     EXPECT_EQ(cache->state(), BreakerState::closed);
     return cache;
   }
@@ -162,7 +171,7 @@ struct FallbackOpenFixture {
     f.cooldown = 1h;
     f.max_cooldown = 1h;
     f.journal_max = 1'000'000;
-    auto cache = std::make_unique<FallbackCache>(o, m, f);
+    auto cache = make_fallback(o, m, f);
     EXPECT_EQ(cache->state(), BreakerState::open);
     return cache;
   }
@@ -189,10 +198,10 @@ TEST_F(FallbackTest, HealthyPrimaryServesEverything) {
   EXPECT_EQ(h.cache->backend(), "fallback");
   EXPECT_EQ(h.cache->primary_backend(), "redis");
   EXPECT_TRUE(h.cache->ping());
-  auto s = h.cache->stats();
-  EXPECT_EQ(s.breaker_state, BreakerState::closed);
-  EXPECT_EQ(s.breaker_trips, 0u);
-  EXPECT_EQ(s.secondary_ops, 0u);
+  auto b = h.cache->breaker();
+  EXPECT_EQ(b.state, BreakerState::closed);
+  EXPECT_EQ(b.trips, 0u);
+  EXPECT_EQ(b.secondary_ops, 0u);
 }
 
 TEST_F(FallbackTest, OptionsAreValidated) {
@@ -208,8 +217,6 @@ TEST_F(FallbackTest, OptionsAreValidated) {
   f = {};
   f.journal_max = 0;
   EXPECT_THROW(f.validate(), cachet::ConfigError);
-  auto o = redis_opts(6379, "");
-  EXPECT_THROW(FallbackCache(o, {}, {}), cachet::ConfigError);  // empty prefix, no FLUSHDB
   EXPECT_THROW(FallbackCache(nullptr, std::make_unique<cachet::SimpleCache>(), {}), std::invalid_argument);
 }
 
@@ -226,19 +233,20 @@ TEST_F(FallbackTest, ServerKilledAndRestarted) {
   EXPECT_TRUE(h.timed([&] { return h.cache->remove("b"); }) || true);
   EXPECT_EQ(h.timed([&] { return h.cache->get("a"); }), "10");
   EXPECT_FALSE(h.timed([&] { return h.cache->get("b"); }).has_value());
-  EXPECT_GE(h.cache->stats().journal_size, 2u);
+  EXPECT_GE(h.cache->breaker().journal_size, 2u);
   server.start();
   ASSERT_TRUE(h.wait_state(BreakerState::closed));
   EXPECT_EQ(h.cache->get("a"), "10");
   EXPECT_FALSE(h.cache->get("b").has_value());
   EXPECT_EQ(h.raw_get(server, "a"), "10");
   auto s = h.cache->stats();
-  EXPECT_EQ(s.breaker_trips, 1u);
-  EXPECT_GE(s.replays, 1u);
-  EXPECT_EQ(s.journal_size, 0u);
+  auto b = h.cache->breaker();
+  EXPECT_EQ(b.trips, 1u);
+  EXPECT_GE(b.replays, 1u);
+  EXPECT_EQ(b.journal_size, 0u);
   EXPECT_GT(s.errors, 0u);
-  EXPECT_GT(s.secondary_ops, 0u);
-  EXPECT_GT(s.time_open.count(), 0);
+  EXPECT_GT(b.secondary_ops, 0u);
+  EXPECT_GT(b.time_open.count(), 0);
   std::lock_guard<std::mutex> lock(h.mu);
   ASSERT_GE(h.changes.size(), 3u);
   EXPECT_EQ(h.changes.front(), std::make_pair(BreakerState::closed, BreakerState::open));
@@ -263,9 +271,10 @@ TEST_F(FallbackTest, ServerStillLoadingItsDataset) {
   EXPECT_EQ(h.cache->get("during"), "x");
   EXPECT_EQ(h.raw_get(*server, "during"), "x");
   const auto s = h.cache->stats();
-  EXPECT_EQ(s.breaker_trips, 1u);
+  auto b = h.cache->breaker();
+  EXPECT_EQ(b.trips, 1u);
   EXPECT_GT(s.errors_reply, 0u);
-  EXPECT_EQ(s.journal_size, 0u);
+  EXPECT_EQ(b.journal_size, 0u);
 }
 
 // 2. SIGSTOP (hangs), then SIGCONT.
@@ -493,9 +502,9 @@ TEST_F(FallbackTest, JournalOverflowClearsThePrefix) {
   server.command({"SET", "outside:key", "keep"});
   lock_out_clients(server, "lockout");
   for (int i = 0; i < 12; ++i) h.cache->remove("k" + std::to_string(i));
-  auto s = h.cache->stats();
-  EXPECT_GE(s.journal_overflows, 1u);
-  EXPECT_LE(s.journal_size, 5u);
+  auto b = h.cache->breaker();
+  EXPECT_GE(b.journal_overflows, 1u);
+  EXPECT_LE(b.journal_size, 5u);
   let_clients_in(server);
   ASSERT_TRUE(h.wait_state(BreakerState::closed));
   for (int i = 0; i < 20; ++i) EXPECT_FALSE(h.cache->get("k" + std::to_string(i)).has_value()) << i;
@@ -558,7 +567,7 @@ TEST_F(FallbackTest, ConcurrentTrafficAcrossAnOutage) {
   for (auto& t : threads) t.join();
   EXPECT_EQ(escaped.load(), 0);
   EXPECT_EQ(h.cache->state(), BreakerState::closed);
-  EXPECT_EQ(h.cache->stats().journal_size, 0u);
+  EXPECT_EQ(h.cache->breaker().journal_size, 0u);
 }
 
 }  // namespace

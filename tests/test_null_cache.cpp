@@ -46,5 +46,5 @@ TEST(NullCache, CountsMisses) {
   auto s = c.stats();
   EXPECT_EQ(s.misses, 3u);
   EXPECT_EQ(s.hits, 0u);
-  EXPECT_EQ(s.breaker_state, cachet::BreakerState::none);
+  EXPECT_EQ(s.errors, 0u);
 }

@@ -173,6 +173,8 @@ TEST_F(RedisCacheTest, IncrementCreatesCountersWithTheDefaultTimeoutAtomically) 
   server.command({"RPUSH", prefix + "list", "x"});
   const auto e = thrown_by([&] { cache->increment("list"); });
   EXPECT_EQ(e.kind(), ErrorKind::reply);
+  EXPECT_EQ(e.cause(), cachet::ErrorCause::wrong_type);
+  EXPECT_FALSE(e.is_outage());  // an answer about one key: the server is fine
   EXPECT_TRUE(has(e.what(), "WRONGTYPE")) << e.what();
 }
 
@@ -191,6 +193,8 @@ TEST_F(RedisCacheTest, RequirepassAuth) {
   auto wrong = make_cache("redis://:not-the-pw@" + base, ErrorPolicy::Throw);
   auto e = thrown_by([&] { wrong->get("k"); });
   EXPECT_EQ(e.kind(), ErrorKind::connection);
+  EXPECT_EQ(e.cause(), cachet::ErrorCause::auth);
+  EXPECT_TRUE(e.is_outage());
   EXPECT_TRUE(has(e.what(), "AUTH failed")) << e.what();
   EXPECT_TRUE(has(e.what(), "WRONGPASS") || has(e.what(), "invalid password")) << e.what();
   EXPECT_FALSE(has(e.what(), "not-the-pw")) << e.what();
@@ -198,6 +202,7 @@ TEST_F(RedisCacheTest, RequirepassAuth) {
   auto none = make_cache("redis://" + base, ErrorPolicy::Throw);
   e = thrown_by([&] { none->set("k", "v"); });
   EXPECT_EQ(e.kind(), ErrorKind::reply);
+  EXPECT_EQ(e.cause(), cachet::ErrorCause::auth);
   EXPECT_TRUE(has(e.what(), "NOAUTH")) << e.what();
 }
 
@@ -223,6 +228,8 @@ TEST_F(RedisCacheTest, LoadingServerFailsOpenThenServesOnceLoaded) {
   EXPECT_EQ(st.errors, st.errors_reply);
   const auto e = thrown_by([&] { strict.get("load:1"); });
   EXPECT_EQ(e.kind(), ErrorKind::reply);
+  EXPECT_EQ(e.cause(), cachet::ErrorCause::loading);
+  EXPECT_TRUE(e.is_outage());
   EXPECT_TRUE(has(e.what(), "LOADING")) << e.what();
 
   // Once loaded, the same caches (the same pooled connections) serve the data.
@@ -773,6 +780,7 @@ TEST_F(RedisCacheTest, OomAndReadonlyRepliesAreReplyFailures) {
   auto cache = make_cache(server.url(), ErrorPolicy::Throw);
   auto e = thrown_by([&] { cache->set("big", std::string(std::size_t{2} << 20, 'x')); });
   EXPECT_EQ(e.kind(), ErrorKind::reply);
+  EXPECT_EQ(e.cause(), cachet::ErrorCause::out_of_memory);
   EXPECT_TRUE(has(e.what(), "OOM")) << e.what();
   EXPECT_EQ(cache->get("big"), std::nullopt);  // reads still work on the same pool
 
@@ -782,6 +790,8 @@ TEST_F(RedisCacheTest, OomAndReadonlyRepliesAreReplyFailures) {
   auto ro = make_cache(replica.url(), ErrorPolicy::Throw);
   e = thrown_by([&] { ro->set("k", "v"); });
   EXPECT_EQ(e.kind(), ErrorKind::reply);
+  EXPECT_EQ(e.cause(), cachet::ErrorCause::read_only);
+  EXPECT_TRUE(e.is_outage());
   EXPECT_TRUE(has(e.what(), "READONLY")) << e.what();
   EXPECT_EQ(ro->stats().errors_reply, 1u);
 }

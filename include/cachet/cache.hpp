@@ -33,6 +33,7 @@
 #include <vector>
 
 #include "cachet/codec.hpp"
+#include "cachet/errors.hpp"
 #include "cachet/export.hpp"
 #include "cachet/stats.hpp"
 #include "cachet/ttl.hpp"
@@ -44,10 +45,10 @@ class CacheCore;  // statistics counters + single-flight table (src/core)
 }
 
 /// Counters a backend reports through Cache::count(); see CacheStats.
+/// Backend failures are counted with Cache::count_failure(), not one by one.
 enum class Counter : int {
   hits, misses, sets, removes, errors, evictions, expirations,
   errors_connection, errors_timeout, errors_protocol, errors_reply, errors_pool_exhausted,
-  secondary_ops, replays,
   count_  // number of counters; not a counter
 };
 
@@ -169,6 +170,10 @@ class CACHET_EXPORT Cache {
   /// Adds `n` to a counter. Cheap (per-thread striped, relaxed); backends
   /// call it for errors, evictions, expirations and their own counters.
   void count(Counter c, std::uint64_t n = 1) const noexcept;
+
+  /// Counts one backend failure: `errors` and the counter of its kind
+  /// (errors_connection, ...). The one way a backend or wrapper counts a failure.
+  void count_failure(ErrorKind kind) const noexcept;
 
   /// Lets a backend add gauges and backend-specific fields to a snapshot.
   virtual void fill_stats(CacheStats& stats) const;

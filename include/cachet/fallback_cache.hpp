@@ -1,7 +1,13 @@
 // cachet/fallback_cache.hpp — a cache that survives its backend's outages.
 //
-// FallbackCache wraps a primary cache (normally RedisCache) and a secondary
-// in-memory cache (normally SimpleCache) behind a circuit breaker:
+// FallbackCache wraps any primary cache (normally a Redis-backed one) and any
+// secondary cache (normally an in-memory SimpleCache) behind a circuit breaker.
+// It knows them only as `Cache`s; the factory (CACHE_FALLBACK=runtime) composes
+// the usual pair. The primary must throw BackendError on backend failures
+// (ErrorPolicy::Throw): a fail-open primary would make every outage look like a
+// miss. Only failures whose BackendError::is_outage() is true count toward the
+// breaker; an answer about one key (WRONGTYPE, not an integer) is the
+// operation's miss / false / nullopt and leaves the breaker alone.
 //
 //   closed    every operation goes to the primary. A backend failure is served
 //             by the secondary instead (the caller never sees it) and counted;
@@ -50,16 +56,37 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <memory>
+#include <string>
+#include <string_view>
 
 #include "cachet/cache.hpp"
 #include "cachet/export.hpp"
-#include "cachet/redis_cache.hpp"
-#include "cachet/simple_cache.hpp"
-#include "cachet/stats.hpp"
 
 namespace cachet {
+
+/// State of FallbackCache's circuit breaker.
+enum class BreakerState { closed, open, half_open };
+
+/// "closed", "open", "half_open".
+CACHET_EXPORT const char* to_string(BreakerState state) noexcept;
+
+/// A snapshot of a FallbackCache's breaker and journal (FallbackCache::breaker()).
+/// Counters are monotonic since the cache was created; gauges are marked so.
+struct BreakerStats {
+  BreakerState state = BreakerState::closed;  ///< gauge: the current state
+  std::uint64_t trips = 0;                    ///< closed -> open transitions (a start in the open state counts)
+  std::chrono::milliseconds time_open{0};     ///< total time spent not closed (including now)
+  std::uint64_t journal_size = 0;             ///< gauge: keys waiting to be replayed
+  std::uint64_t journal_overflows = 0;        ///< outages whose journal overflowed (prefix cleared)
+  std::uint64_t replays = 0;                  ///< journal entries replayed to the primary
+  std::uint64_t secondary_ops = 0;            ///< operations served by the secondary cache
+
+  /// One line, e.g. "breaker=open trips=1 time_open_ms=5012 journal_size=3 ...".
+  CACHET_EXPORT std::string to_string() const;
+};
 
 struct CACHET_EXPORT FallbackOptions {
   /// Consecutive backend failures that open the breaker. Default 3; must be >= 1.
@@ -87,13 +114,11 @@ struct CACHET_EXPORT FallbackOptions {
 
 class CACHET_EXPORT FallbackCache final : public Cache {
  public:
-  /// Builds the primary RedisCache itself — with on_error forced to Throw, which
-  /// the breaker needs to see failures — and a SimpleCache secondary.
-  FallbackCache(RedisOptions primary, SimpleCacheOptions secondary, FallbackOptions options = {});
-
-  /// Wraps any primary that throws BackendError on backend failures (a
-  /// fail-open primary would hide them: every failure would look like a miss),
-  /// and any secondary. Throws std::invalid_argument for null pointers.
+  /// Wraps `primary`, which must throw BackendError on backend failures, and
+  /// `secondary`. Throws std::invalid_argument for null pointers and
+  /// ConfigError for invalid options. If the journal may overflow, recovery
+  /// calls primary->clear(): give the primary a key prefix (or let it flush its
+  /// database), or recovery after an overflow cannot complete.
   FallbackCache(std::unique_ptr<Cache> primary, std::unique_ptr<Cache> secondary, FallbackOptions options = {});
 
   ~FallbackCache() override;
@@ -102,7 +127,11 @@ class CACHET_EXPORT FallbackCache final : public Cache {
 
   /// Current breaker state.
   BreakerState state() const noexcept;
-  /// The primary's backend name ("redis") and the secondary's ("simple").
+  /// The breaker's and the journal's figures. stats() holds what every cache
+  /// reports (hits, misses, errors of the primary by kind, and the secondary's
+  /// items and bytes).
+  BreakerStats breaker() const;
+  /// The primary's backend name (e.g. "redis") and the secondary's (e.g. "simple").
   std::string_view primary_backend() const noexcept;
   std::string_view secondary_backend() const noexcept;
 

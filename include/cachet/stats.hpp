@@ -4,23 +4,17 @@
 // created (except the gauges, marked so), read without stopping the cache, and
 // each is individually exact though the snapshot is not one atomic cut. Every
 // backend fills the same fields the same way; a field a backend has nothing to
-// say about stays 0. Counting is cheap (per-thread-striped relaxed counters), so
+// say about stays 0. Figures that belong to one kind of cache only (a circuit
+// breaker's state, its journal) come from that cache, e.g. FallbackCache::breaker(). Counting is cheap (per-thread-striped relaxed counters), so
 // stats are always on.
 #pragma once
 
-#include <chrono>
 #include <cstdint>
 #include <string>
 
 #include "cachet/export.hpp"
 
 namespace cachet {
-
-/// State of a circuit breaker (FallbackCache); `none` for caches without one.
-enum class BreakerState { none, closed, open, half_open };
-
-/// "none", "closed", "open", "half_open".
-CACHET_EXPORT const char* to_string(BreakerState state) noexcept;
 
 struct CacheStats {
   // --- operations (every backend) ---
@@ -42,15 +36,6 @@ struct CacheStats {
   // --- gauges (in-memory backends): current size ---
   std::uint64_t items = 0;  ///< gauge: entries currently held (may include not-yet-reclaimed expired ones)
   std::uint64_t bytes = 0;  ///< gauge: key + value bytes currently held
-
-  // --- circuit breaker (FallbackCache) ---
-  BreakerState breaker_state = BreakerState::none;
-  std::uint64_t breaker_trips = 0;            ///< closed -> open transitions
-  std::chrono::milliseconds time_open{0};     ///< total time spent open (including now)
-  std::uint64_t journal_size = 0;             ///< gauge: keys waiting to be replayed
-  std::uint64_t journal_overflows = 0;        ///< outages whose journal overflowed (prefix cleared)
-  std::uint64_t replays = 0;                  ///< journal entries replayed to the primary
-  std::uint64_t secondary_ops = 0;            ///< operations served by the secondary cache
 
   /// hits / (hits + misses), 0 when there were no lookups.
   double hit_ratio() const noexcept {

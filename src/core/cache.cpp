@@ -81,6 +81,19 @@ Cache::~Cache() = default;
 
 void Cache::count(Counter c, std::uint64_t n) const noexcept { core_->counters.add(c, n); }
 
+void Cache::count_failure(ErrorKind kind) const noexcept {
+  Counter by_kind = Counter::errors_connection;
+  switch (kind) {
+    case ErrorKind::connection: by_kind = Counter::errors_connection; break;
+    case ErrorKind::timeout: by_kind = Counter::errors_timeout; break;
+    case ErrorKind::protocol: by_kind = Counter::errors_protocol; break;
+    case ErrorKind::reply: by_kind = Counter::errors_reply; break;
+    case ErrorKind::pool_exhausted: by_kind = Counter::errors_pool_exhausted; break;
+  }
+  count(Counter::errors);
+  count(by_kind);
+}
+
 Cache::Value Cache::get(std::string_view key) {
   auto v = do_get(key);
   count(v ? Counter::hits : Counter::misses);
@@ -177,8 +190,6 @@ CacheStats Cache::stats() const {
   s.errors_protocol = c.sum(Counter::errors_protocol);
   s.errors_reply = c.sum(Counter::errors_reply);
   s.errors_pool_exhausted = c.sum(Counter::errors_pool_exhausted);
-  s.secondary_ops = c.sum(Counter::secondary_ops);
-  s.replays = c.sum(Counter::replays);
   fill_stats(s);
   return s;
 }

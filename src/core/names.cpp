@@ -18,12 +18,22 @@ const char* to_string(ErrorKind kind) noexcept {
   return "unknown";
 }
 
-const char* to_string(BreakerState state) noexcept {
-  switch (state) {
-    case BreakerState::none: return "none";
-    case BreakerState::closed: return "closed";
-    case BreakerState::open: return "open";
-    case BreakerState::half_open: return "half_open";
+const char* to_string(ErrorCause cause) noexcept {
+  switch (cause) {
+    case ErrorCause::unspecified: return "unspecified";
+    case ErrorCause::wrong_type: return "wrong_type";
+    case ErrorCause::not_integer: return "not_integer";
+    case ErrorCause::overflow: return "overflow";
+    case ErrorCause::auth: return "auth";
+    case ErrorCause::loading: return "loading";
+    case ErrorCause::read_only: return "read_only";
+    case ErrorCause::master_down: return "master_down";
+    case ErrorCause::busy: return "busy";
+    case ErrorCause::out_of_memory: return "out_of_memory";
+    case ErrorCause::moved: return "moved";
+    case ErrorCause::ask: return "ask";
+    case ErrorCause::try_again: return "try_again";
+    case ErrorCause::cluster_down: return "cluster_down";
   }
   return "unknown";
 }
@@ -51,16 +61,6 @@ std::string CacheStats::to_string() const {
     field("errors_protocol", errors_protocol);
     field("errors_reply", errors_reply);
     field("errors_pool_exhausted", errors_pool_exhausted);
-  }
-  if (breaker_state != BreakerState::none) {
-    s += " breaker=";
-    s += cachet::to_string(breaker_state);
-    field("breaker_trips", breaker_trips);
-    field("time_open_ms", static_cast<std::uint64_t>(time_open.count()));
-    field("journal_size", journal_size);
-    field("journal_overflows", journal_overflows);
-    field("replays", replays);
-    field("secondary_ops", secondary_ops);
   }
   return s;
 }

@@ -71,7 +71,17 @@ std::unique_ptr<Cache> build_runtime_fallback(const CacheConfig& config, Factory
   options.journal_max = config.journal_max;
   options.start_open = !probe.ok;
   options.probe_immediately_when_started_open = false;  // the factory's probe just ran
-  auto cache = std::make_unique<FallbackCache>(config.redis_options(), config.simple_options(), std::move(options));
+
+  RedisOptions primary = config.redis_options();
+  if (primary.key_prefix.empty() && !primary.allow_flushdb) {
+    throw ConfigError(
+        "CACHE_FALLBACK=runtime: CACHE_KEY_PREFIX is empty and flushing the database is not allowed, so an "
+        "overflowed journal could not be recovered; accepted: a non-empty key prefix, or allow_flushdb=true");
+  }
+  primary.on_error = ErrorPolicy::Throw;  // the breaker must see failures
+  auto cache = std::make_unique<FallbackCache>(std::make_unique<RedisCache>(std::move(primary)),
+                                               std::make_unique<SimpleCache>(config.simple_options()),
+                                               std::move(options));
   report.backend = std::string(cache->backend());
   if (!probe.ok) {
     report.reason = probe.reason;

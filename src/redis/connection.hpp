@@ -16,7 +16,7 @@
 #include <string>
 #include <string_view>
 
-#include "redis/errors.hpp"
+#include "redis/error_map.hpp"
 #include "redis/request.hpp"
 
 struct redisContext;

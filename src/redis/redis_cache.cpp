@@ -31,17 +31,6 @@ constexpr std::int64_t kMaxExpireMs = std::numeric_limits<std::int64_t>::max() /
 
 std::int64_t expire_ms(Ttl finite) { return std::min<std::int64_t>(finite.duration().count(), kMaxExpireMs); }
 
-Counter counter_for(ErrorKind kind) {
-  switch (kind) {
-    case ErrorKind::connection: return Counter::errors_connection;
-    case ErrorKind::timeout: return Counter::errors_timeout;
-    case ErrorKind::protocol: return Counter::errors_protocol;
-    case ErrorKind::reply: return Counter::errors_reply;
-    case ErrorKind::pool_exhausted: return Counter::errors_pool_exhausted;
-  }
-  return Counter::errors_connection;
-}
-
 const char* reply_type_name(int type) {
   switch (type) {
     case REDIS_REPLY_STRING: return "string";
@@ -56,14 +45,6 @@ const char* reply_type_name(int type) {
 
 bool is_ok(const redisReply& r) {
   return r.type == REDIS_REPLY_STATUS && std::string_view(r.str, r.len) == "OK";
-}
-
-// The INCRBY errors that mean "the stored value is not an integer / the result
-// would overflow": the documented nullopt of increment(), not a backend failure.
-bool is_not_integer_reply(const redisReply& r) {
-  if (r.type != REDIS_REPLY_ERROR) return false;
-  const std::string_view text(r.str, r.len);
-  return text.find("not an integer") != std::string_view::npos || text.find("overflow") != std::string_view::npos;
 }
 
 // SCAN MATCH pattern matching exactly the keys that start with `prefix`.
@@ -105,9 +86,8 @@ struct RedisCache::Impl {
   /// A backend failure: counted (errors + errors_<kind>), then logged
   /// (rate-limited) under FailOpen or thrown under Throw.
   void fail(const char* op, Failure&& failure) {
-    self.count(Counter::errors);
-    self.count(counter_for(failure.kind));
-    if (options.on_error == ErrorPolicy::Throw) throw BackendError(failure.kind, failure.message);
+    self.count_failure(failure.kind);
+    if (options.on_error == ErrorPolicy::Throw) throw BackendError(failure.kind, failure.message, failure.cause);
     detail::log_limited(limiter, spdlog::level::warn, fmt::format("redis {} failed: {}", op, failure.message));
   }
 
@@ -157,20 +137,8 @@ struct RedisCache::Impl {
                                                       reply_type_name(reply.type), command, conn.endpoint_name())});
   }
 
-  /// Single command with one expected reply type. Null on failure (handled).
-  template <class Build>
-  ReplyPtr call(const char* op, std::string_view key, const char* command, Build&& build) {
-    auto lease = start(op, key, std::forward<Build>(build));
-    if (!lease) return nullptr;
-    auto reply = receive(op, *lease, command);
-    if (reply && reply->type == REDIS_REPLY_ERROR) {
-      bad_reply(op, *lease, *reply, command);
-      return nullptr;
-    }
-    return reply;
-  }
-
-  /// Like call() but checks the reply type; a wrong type is a protocol failure.
+  /// One command whose reply must be of type t1 or t2; an error reply or any
+  /// other type is a failure (handled). Null on failure.
   template <class Build>
   ReplyPtr call_expect(const char* op, std::string_view key, const char* command, int t1, int t2, Build&& build) {
     auto lease = start(op, key, std::forward<Build>(build));
@@ -182,6 +150,18 @@ struct RedisCache::Impl {
       return nullptr;
     }
     return reply;
+  }
+
+  /// An INCRBY error reply: a value that is not an integer, or an overflow, is
+  /// increment()'s documented nullopt, not a backend failure; anything else is.
+  void increment_refused(Connection& conn, const redisReply& reply) {
+    if (reply.type != REDIS_REPLY_ERROR) {
+      bad_reply("increment", conn, reply, "INCRBY");
+      return;
+    }
+    Failure failure = conn.reply_failure(reply, "INCRBY");
+    if (failure.cause == ErrorCause::not_integer || failure.cause == ErrorCause::overflow) return;
+    fail("increment", std::move(failure));
   }
 
   void set_command(Request& r, std::string_view key, std::string_view value, Ttl ttl, bool nx) {
@@ -321,7 +301,7 @@ std::optional<std::int64_t> RedisCache::do_increment(std::string_view key, std::
     auto reply = im.receive("increment", *lease, "INCRBY");
     if (!reply) return std::nullopt;
     if (reply->type == REDIS_REPLY_INTEGER) return reply->integer;
-    if (!is_not_integer_reply(*reply)) im.bad_reply("increment", *lease, *reply, "INCRBY");
+    im.increment_refused(*lease, *reply);
     return std::nullopt;
   }
 
@@ -358,7 +338,7 @@ std::optional<std::int64_t> RedisCache::do_increment(std::string_view key, std::
     if (is_ok(created)) count(Counter::sets);
     return value.integer;
   }
-  if (!is_not_integer_reply(value)) im.bad_reply("increment", *lease, value, "INCRBY");
+  im.increment_refused(*lease, value);
   return std::nullopt;
 }
 

@@ -1,5 +1,6 @@
 // Internal: the one place where hiredis error states and Redis error replies
-// become cachet error kinds and operator-readable messages.
+// become cachet error kinds, causes and operator-readable messages. Nothing
+// else in cachet looks at an error's text.
 #pragma once
 
 #include <chrono>
@@ -15,6 +16,11 @@ namespace cachet::redis {
 struct Failure {
   ErrorKind kind = ErrorKind::connection;
   std::string message;
+  ErrorCause cause = ErrorCause::unspecified;
+
+  /// True for a healthy server's answer about one key (WRONGTYPE, not an
+  /// integer, overflow): the documented miss / nullopt of an operation.
+  bool about_key() const noexcept { return scope_of(cause) == ErrorScope::key; }
 };
 
 /// Where in a connection's life an error happened.
@@ -57,6 +63,13 @@ struct MappedError {
 ///   error replies     -> reply (WRONGTYPE, OOM, NOAUTH, WRONGPASS, LOADING, READONLY, BUSY, ERR ...),
 ///                        except during the AUTH/SELECT handshake, where any error
 ///                        reply is a connection failure ("AUTH failed: WRONGPASS ...").
+/// Error replies also get their ErrorCause from the reply's error code (see
+/// reply_cause).
 MappedError map_error(const RawError& raw);
+
+/// The cause named by a Redis error reply: its first word (WRONGTYPE, LOADING,
+/// READONLY, MOVED, ...), and for a generic "ERR" reply the INCRBY texts for a
+/// non-integer value and an overflow. ErrorCause::unspecified otherwise.
+ErrorCause reply_cause(std::string_view reply) noexcept;
 
 }  // namespace cachet::redis

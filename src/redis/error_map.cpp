@@ -1,4 +1,4 @@
-#include "redis/errors.hpp"
+#include "redis/error_map.hpp"
 
 #include <hiredis/hiredis.h>
 
@@ -59,7 +59,32 @@ MappedError map_io(const RawError& raw) {
   return {{ErrorKind::connection, with_context(std::move(msg), raw.command, raw.endpoint)}, true};
 }
 
+struct CodeCause {
+  std::string_view code;
+  ErrorCause cause;
+};
+
+constexpr CodeCause kReplyCodes[] = {
+    {"WRONGTYPE", ErrorCause::wrong_type}, {"NOAUTH", ErrorCause::auth},         {"WRONGPASS", ErrorCause::auth},
+    {"NOPERM", ErrorCause::auth},          {"LOADING", ErrorCause::loading},     {"READONLY", ErrorCause::read_only},
+    {"MASTERDOWN", ErrorCause::master_down}, {"BUSY", ErrorCause::busy},         {"OOM", ErrorCause::out_of_memory},
+    {"MOVED", ErrorCause::moved},          {"ASK", ErrorCause::ask},             {"TRYAGAIN", ErrorCause::try_again},
+    {"CLUSTERDOWN", ErrorCause::cluster_down},
+};
+
 }  // namespace
+
+ErrorCause reply_cause(std::string_view reply) noexcept {
+  const std::string_view code = reply.substr(0, reply.find(' '));
+  for (const auto& c : kReplyCodes) {
+    if (code == c.code) return c.cause;
+  }
+  if (code == "ERR") {
+    if (contains(reply, "not an integer")) return ErrorCause::not_integer;
+    if (contains(reply, "would overflow")) return ErrorCause::overflow;
+  }
+  return ErrorCause::unspecified;
+}
 
 MappedError map_error(const RawError& raw) {
   switch (raw.hiredis_err) {
@@ -88,18 +113,19 @@ MappedError map_error(const RawError& raw) {
   }
 
   // An error reply. During the handshake the connection is useless without it.
+  const ErrorCause cause = reply_cause(raw.text);
   if (raw.stage != Stage::command) {
     std::string msg(raw.command);
     msg += " failed: ";
     msg += raw.text;
-    return {{ErrorKind::connection, with_endpoint(std::move(msg), raw.endpoint)}, true};
+    return {{ErrorKind::connection, with_endpoint(std::move(msg), raw.endpoint), cause}, true};
   }
   std::string msg = with_context(std::string(raw.text), raw.command, raw.endpoint);
   // The connection is healthy after an error reply, except where a fresh
   // connection (new handshake, maybe a new master) is the way out.
-  const bool discard = starts_with(raw.text, "NOAUTH") || starts_with(raw.text, "WRONGPASS") ||
-                       starts_with(raw.text, "READONLY") || starts_with(raw.text, "MASTERDOWN");
-  return {{ErrorKind::reply, std::move(msg)}, discard};
+  const bool discard =
+      cause == ErrorCause::auth || cause == ErrorCause::read_only || cause == ErrorCause::master_down;
+  return {{ErrorKind::reply, std::move(msg), cause}, discard};
 }
 
 }  // namespace cachet::redis
