@@ -48,7 +48,7 @@ class CacheCore;  // statistics counters + single-flight table (src/core)
 /// Backend failures are counted with Cache::count_failure(), not one by one.
 enum class Counter : int {
   hits, misses, sets, removes, errors, evictions, expirations,
-  errors_connection, errors_timeout, errors_protocol, errors_reply, errors_pool_exhausted,
+  errors_connection, errors_timeout, errors_protocol, errors_reply, errors_pool_exhausted, errors_tls,
   count_  // number of counters; not a counter
 };
 

@@ -38,6 +38,7 @@
 #include "cachet/cache.hpp"
 #include "cachet/errors.hpp"
 #include "cachet/export.hpp"
+#include "cachet/tls_options.hpp"
 
 namespace cachet {
 
@@ -57,7 +58,7 @@ struct CACHET_EXPORT RedisOptions {
   std::string username;
   /// Password for AUTH; empty = no AUTH. Never logged, never in a message.
   std::string password;
-  /// Bound on establishing one connection (TCP connect + AUTH + SELECT). Default 250 ms; 1 ms to 24 h.
+  /// Bound on establishing one connection (TCP connect + TLS handshake + AUTH + SELECT). Default 250 ms; 1 ms to 24 h.
   std::chrono::milliseconds connect_timeout{250};
   /// Bound on each command: the longest wait for the socket to accept the
   /// request or deliver (more of) the reply. Default 500 ms; 1 ms to 24 h.
@@ -71,6 +72,9 @@ struct CACHET_EXPORT RedisOptions {
   std::chrono::milliseconds pool_wait_timeout{1000};
   /// TCP keepalive on each TCP connection (hiredis' interval). Default on.
   bool keepalive = true;
+  /// TLS (rediss://): off by default; see tls_options.hpp. connect_timeout
+  /// then also bounds the TLS handshake. Not with a unix socket (ConfigError).
+  TlsOptions tls;
 
   // --- cache behaviour ---
   /// Prepended to every key; clear() removes only keys under it. Default "cachet:".

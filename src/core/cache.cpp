@@ -89,6 +89,7 @@ void Cache::count_failure(ErrorKind kind) const noexcept {
     case ErrorKind::protocol: by_kind = Counter::errors_protocol; break;
     case ErrorKind::reply: by_kind = Counter::errors_reply; break;
     case ErrorKind::pool_exhausted: by_kind = Counter::errors_pool_exhausted; break;
+    case ErrorKind::tls: by_kind = Counter::errors_tls; break;
   }
   count(Counter::errors);
   count(by_kind);
@@ -190,6 +191,7 @@ CacheStats Cache::stats() const {
   s.errors_protocol = c.sum(Counter::errors_protocol);
   s.errors_reply = c.sum(Counter::errors_reply);
   s.errors_pool_exhausted = c.sum(Counter::errors_pool_exhausted);
+  s.errors_tls = c.sum(Counter::errors_tls);
   fill_stats(s);
   return s;
 }
