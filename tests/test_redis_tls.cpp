@@ -118,7 +118,19 @@ TEST_F(RedisTls, ByNameAndByAddress) {
     EXPECT_EQ(cache.get("k"), "v");
     EXPECT_TRUE(cache.ping());
     EXPECT_EQ(cache.stats().errors, 0u);
+    const auto session = cache.tls_session();
+    ASSERT_TRUE(session.has_value());
+    EXPECT_EQ(session->version, "TLSv1.3");
+    EXPECT_FALSE(session->cipher.empty());
+    EXPECT_EQ(session->peer_subject, "CN=localhost");
+    EXPECT_EQ(session->peer_issuer, "CN=cachet test CA");
+    EXPECT_GT(session->peer_not_after, std::chrono::system_clock::now());
   }
+  RedisServer plain;
+  RedisOptions o;
+  o.host = "127.0.0.1";
+  o.port = plain.port();
+  EXPECT_FALSE(RedisCache(o).tls_session().has_value());
 }
 
 TEST_F(RedisTls, WrongCaIsAnUntrustedCertificate) {

@@ -32,6 +32,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -124,6 +125,12 @@ class CACHET_EXPORT RedisCache final : public Cache {
   /// The options this cache was built with (password included: do not log
   /// them; use RedisOptions::to_string()).
   const RedisOptions& options() const noexcept;
+
+  /// The TLS version, cipher and server certificate of a connection to the
+  /// server (opened if none is; for CacheFactory's probe and `cachet probe`).
+  /// nullopt without TLS, and when no connection can be had: that failure is
+  /// handled like an operation's (counted; logged, or thrown under Throw).
+  std::optional<TlsSessionInfo> tls_session();
 
  private:
   Value do_get(std::string_view key) override;

@@ -15,6 +15,7 @@
 // Thread safety: a value type; copies are independent.
 #pragma once
 
+#include <chrono>
 #include <string>
 
 #include "cachet/export.hpp"
@@ -78,6 +79,16 @@ struct CACHET_EXPORT TlsOptions {
   /// The enabled fields on one line ("tls{cert_reqs=required ca_certs=/x.pem
   /// ...}"), key_password as "***"; "tls{off}" when not enabled.
   std::string to_string() const;
+};
+
+/// What a TLS connection negotiated (RedisCache::tls_session()).
+struct TlsSessionInfo {
+  std::string version;       ///< "TLSv1.3"
+  std::string cipher;        ///< "TLS_AES_256_GCM_SHA384"
+  std::string peer_subject;  ///< the server certificate's subject, RFC 2253 ("CN=redis.internal")
+  std::string peer_issuer;   ///< its issuer ("CN=My CA")
+  /// End of the server certificate's validity (epoch when it sent none).
+  std::chrono::system_clock::time_point peer_not_after{};
 };
 
 /// "required", "optional", "none".

@@ -13,6 +13,7 @@
 #include <cstddef>
 #include <string>
 
+#include "cachet/tls_options.hpp"
 #include "net/error.hpp"
 
 struct x509_store_ctx_st;
@@ -21,14 +22,7 @@ struct ssl_st;
 namespace cachet::net {
 
 /// What a finished handshake negotiated, for probes and `cachet probe`.
-struct TlsInfo {
-  std::string version;       ///< "TLSv1.3"
-  std::string cipher;        ///< "TLS_AES_256_GCM_SHA384"
-  std::string peer_subject;  ///< "CN=localhost" (RFC 2253); empty without a certificate
-  std::string peer_issuer;   ///< "CN=cachet test CA"
-  /// End of the certificate's validity; epoch when there is no certificate.
-  std::chrono::system_clock::time_point peer_not_after{};
-};
+using TlsInfo = cachet::TlsSessionInfo;
 
 struct TlsFacts {
   // Set by the verify callback when it rejects a certificate: the server's

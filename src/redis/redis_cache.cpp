@@ -203,6 +203,14 @@ RedisCache::~RedisCache() = default;
 
 const RedisOptions& RedisCache::options() const noexcept { return impl_->options; }
 
+std::optional<TlsSessionInfo> RedisCache::tls_session() {
+  if (!impl_->options.tls.enabled) return std::nullopt;
+  Failure failure;
+  auto lease = impl_->topology->pools().front()->acquire(failure);
+  if (!lease) impl_->fail("tls_session", std::move(failure));
+  return lease ? std::optional<TlsSessionInfo>(lease->tls_info()) : std::nullopt;
+}
+
 Cache::Value RedisCache::do_get(std::string_view key) {
   auto& im = *impl_;
   auto reply = im.call_expect("get", key, "GET", REDIS_REPLY_STRING, REDIS_REPLY_NIL,
