@@ -4,8 +4,6 @@
 // as they observe it — the ErrorKind / ErrorCause of BackendError, its
 // message, stats() — and the runtime fail-safe across a TLS server restart.
 #include <gtest/gtest.h>
-#include <spdlog/sinks/ostream_sink.h>
-#include <spdlog/spdlog.h>
 #include <sys/wait.h>
 
 #include <chrono>
@@ -18,6 +16,7 @@
 #include <thread>
 
 #include "cachet/cachet.hpp"
+#include "support/captured_log.hpp"
 #include "support/conformance.hpp"
 #include "support/redis_server.hpp"
 #include "support/tls_certs.hpp"
@@ -30,6 +29,7 @@ using cachet::RedisCache;
 using cachet::RedisOptions;
 using cachet::TlsOptions;
 using cachet::Ttl;
+using cachet::test::CapturedLog;
 using cachet::test::RedisServer;
 using cachet::test::TlsCerts;
 using cachet::test::TlsServerKind;
@@ -69,17 +69,6 @@ BackendError failure_of(RedisOptions o) {
 
 bool has(const std::string& haystack, const std::string& needle) { return haystack.find(needle) != std::string::npos; }
 
-struct CapturedLog {
-  std::ostringstream out;
-  CapturedLog() {
-    auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(out);
-    auto lg = std::make_shared<spdlog::logger>("captured", sink);
-    lg->set_level(spdlog::level::trace);
-    lg->set_pattern("%v");
-    cachet::set_logger(lg);
-  }
-  ~CapturedLog() { cachet::set_logger(nullptr); }
-};
 
 class RedisTls : public ::testing::Test {
  protected:
