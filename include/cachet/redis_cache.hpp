@@ -1,7 +1,9 @@
-// cachet/redis_cache.hpp — the Redis backend (on hiredis, synchronous API).
+// cachet/redis_cache.hpp — the Redis backend (synchronous; plain TCP, unix
+// socket or TLS).
 //
 // RedisCache stores every key as `key_prefix + key` in one Redis database.
-// Values are bytes, always sent with hiredis' argv API. Each operation borrows
+// Values are bytes, sent as RESP bulk strings (never interpolated into a
+// command line); hiredis parses the replies. Each operation borrows
 // a connection from a pool through an RAII guard; a connection that saw an I/O
 // error, EOF, protocol error or timeout is discarded and replaced lazily, so
 // after a Redis restart operations succeed again without recreating the cache.
