@@ -5,6 +5,7 @@
 #include <openssl/proverr.h>
 #include <openssl/ssl.h>
 #include <openssl/x509err.h>
+#include <openssl/x509v3.h>
 
 #include <algorithm>
 #include <cstring>
@@ -48,6 +49,18 @@ int passphrase(char* buf, int size, int, void* userdata) {
 }
 
 [[noreturn]] void fail(const std::string& what) { throw ConfigError("TLS: " + what); }
+
+// OpenSSL 3.0 decodes a certificate's extensions the first time a handshake
+// uses it, writing under a lock that concurrent readers do not take (a data
+// race ThreadSanitizer reports when a pool's connections verify the server in
+// parallel). Decode them now, while the context is not shared yet.
+void decode_extensions_now(SSL_CTX* ctx) {
+  STACK_OF(X509_OBJECT)* objects = X509_STORE_get0_objects(SSL_CTX_get_cert_store(ctx));
+  for (int i = 0; i < sk_X509_OBJECT_num(objects); ++i) {
+    if (X509* cert = X509_OBJECT_get0_X509(sk_X509_OBJECT_value(objects, i))) X509_check_purpose(cert, -1, 0);
+  }
+  if (X509* own = SSL_CTX_get0_certificate(ctx)) X509_check_purpose(own, -1, 0);
+}
 
 }  // namespace
 
@@ -113,6 +126,7 @@ TlsContext::TlsContext(const TlsOptions& options)
     SSL_CTX_free(ctx_);
     throw;
   }
+  decode_extensions_now(ctx_);
   TlsSession::prepare_context(ctx_);
 }
 
