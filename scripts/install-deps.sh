@@ -4,10 +4,10 @@
 # Idempotent: on a machine that has everything, it runs no apt command at all.
 set -euo pipefail
 
-pkgs=(g++ cmake ninja-build pkg-config make libhiredis-dev libfmt-dev libspdlog-dev libgtest-dev)
+pkgs=(g++ cmake ninja-build pkg-config make libhiredis-dev libssl-dev libfmt-dev libspdlog-dev libgtest-dev)
 for arg in "$@"; do
   case "$arg" in
-    --tests) pkgs+=(redis-server procps) ;;
+    --tests) pkgs+=(redis-server procps openssl) ;;  # openssl: the TLS tests make their certificates
     --fuzz)  pkgs+=(clang libclang-rt-14-dev) ;;
     --lint)  pkgs+=(clang-tidy cppcheck) ;;
     --bench) pkgs+=(redis-server procps gnuplot-nox) ;;

@@ -11,6 +11,7 @@
 #include <utility>
 
 #include "core/log.hpp"
+#include "net/tls.hpp"
 #include "redis/pool.hpp"
 #include "redis/topology.hpp"
 #include "redis/url.hpp"
@@ -77,11 +78,31 @@ struct RedisCache::Impl {
     settings.connect_timeout = options.connect_timeout;
     settings.socket_timeout = options.socket_timeout;
     settings.keepalive = options.keepalive;
+    settings.tls = tls_context(options, endpoint);
     topology = std::make_unique<redis::StandaloneTopology>(std::make_unique<redis::Pool>(
         std::move(endpoint), std::move(settings), redis::effective_pool_size(options), options.pool_wait_timeout));
   }
 
   Ttl resolve(Ttl ttl) const { return ttl.resolve(options.default_timeout); }
+
+  /// The TLS context every connection of this cache shares (null without
+  /// TLS). Reads the CA, certificate and key files now: ConfigError names an
+  /// unusable one. Warns once when certificates are not verified.
+  static std::shared_ptr<const net::TlsContext> tls_context(const RedisOptions& o, const redis::Endpoint& endpoint) {
+    if (!o.tls.enabled) return nullptr;
+    if (endpoint.is_unix()) {
+      throw ConfigError("TLS (rediss://, tls.enabled) cannot be used with a unix socket ('" + o.unix_socket +
+                        "'): Redis serves TLS on TCP ports only; set host and port instead");
+    }
+    auto context = std::make_shared<const net::TlsContext>(o.tls);
+    if (o.tls.cert_reqs == TlsOptions::CertReqs::none) {
+      detail::log()->warn(
+          "redis {}: TLS certificate verification is off (ssl_cert_reqs=none): the connection is encrypted, but "
+          "anyone on the network path can pose as the server and read or change cached data",
+          endpoint.describe());
+    }
+    return context;
+  }
 
   /// A backend failure: counted (errors + errors_<kind>), then logged
   /// (rate-limited) under FailOpen or thrown under Throw.
@@ -110,7 +131,7 @@ struct RedisCache::Impl {
     request.clear();
     build(request);
     const bool sent = lease->send(request, failure);
-    request.clear();  // hiredis holds its own copy; this also releases a very large request at once
+    request.clear();  // written (or failed); this also releases a very large request at once
     if (!sent) {
       fail(op, std::move(failure));
       return {};
@@ -181,6 +202,14 @@ RedisCache::RedisCache(RedisOptions options) {
 RedisCache::~RedisCache() { stop_background_loads(); }
 
 const RedisOptions& RedisCache::options() const noexcept { return impl_->options; }
+
+std::optional<TlsSessionInfo> RedisCache::tls_session() {
+  if (!impl_->options.tls.enabled) return std::nullopt;
+  Failure failure;
+  auto lease = impl_->topology->pools().front()->acquire(failure);
+  if (!lease) impl_->fail("tls_session", std::move(failure));
+  return lease ? std::optional<TlsSessionInfo>(lease->tls_info()) : std::nullopt;
+}
 
 Cache::Value RedisCache::do_get(std::string_view key) {
   auto& im = *impl_;

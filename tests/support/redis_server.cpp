@@ -64,9 +64,12 @@ void flatten(const redisReply* r, std::string& out) {
   }
 }
 
-ContextPtr connect_to(int port, const std::string& password) {
+// A harness connection: TCP to `port`, or the unix socket when `socket_path` is set.
+ContextPtr connect_to(int port, const std::string& socket_path, const std::string& password) {
   timeval tv{1, 0};
-  ContextPtr c(redisConnectWithTimeout("127.0.0.1", port, tv), &redisFree);
+  ContextPtr c(socket_path.empty() ? redisConnectWithTimeout("127.0.0.1", port, tv)
+                                   : redisConnectUnixWithTimeout(socket_path.c_str(), tv),
+               &redisFree);
   if (!c || c->err) return ContextPtr(nullptr, &redisFree);
   redisSetTimeout(c.get(), timeval{5, 0});
   if (!password.empty()) {
@@ -104,7 +107,7 @@ RedisServer::RedisServer(Options options) : options_(std::move(options)) {
   char tmpl[] = "/tmp/cachet-redis-XXXXXX";
   if (!::mkdtemp(tmpl)) throw std::runtime_error("RedisServer: mkdtemp failed");
   dir_ = tmpl;
-  if (options_.unix_socket) socket_path_ = dir_ + "/redis.sock";
+  if (options_.unix_socket || options_.tls) socket_path_ = dir_ + "/redis.sock";
   port_ = options_.port;
   if (options_.start) start();
 }
@@ -120,13 +123,23 @@ RedisServer::~RedisServer() {
   }
 }
 
-std::string RedisServer::url() const { return "redis://127.0.0.1:" + std::to_string(port_) + "/0"; }
+std::string RedisServer::url() const {
+  return (options_.tls ? "rediss://127.0.0.1:" : "redis://127.0.0.1:") + std::to_string(port_) + "/0";
+}
+
+void RedisServer::ContextDeleter::operator()(redisContext* c) const noexcept { redisFree(c); }
+
+std::unique_ptr<redisContext, RedisServer::ContextDeleter> RedisServer::connect() const {
+  // TLS servers: the harness's own channel is the (plaintext) unix socket.
+  auto c = connect_to(port_, options_.tls ? socket_path_ : std::string(), options_.password);
+  return std::unique_ptr<redisContext, ContextDeleter>(c.release());
+}
 
 bool RedisServer::try_start_once() {
   const std::string bin = find_redis_server();
   if (bin.empty()) throw std::runtime_error("redis-server not found");
   std::vector<std::string> args = {bin,
-                                   "--port", std::to_string(port_),
+                                   "--port", std::to_string(options_.tls ? 0 : port_),
                                    "--bind", "127.0.0.1",
                                    "--save", "",
                                    "--appendonly", "no",
@@ -135,6 +148,12 @@ bool RedisServer::try_start_once() {
                                    "--logfile", dir_ + "/redis.log"};
   if (!socket_path_.empty()) {
     args.insert(args.end(), {"--unixsocket", socket_path_, "--unixsocketperm", "700"});
+  }
+  if (options_.tls) {
+    args.insert(args.end(), {"--tls-port", std::to_string(port_), "--tls-cert-file", options_.tls->cert_file,
+                             "--tls-key-file", options_.tls->key_file, "--tls-ca-cert-file",
+                             options_.tls->ca_cert_file, "--tls-auth-clients",
+                             options_.tls->auth_clients ? "yes" : "no"});
   }
   args.insert(args.end(), options_.args.begin(), options_.args.end());
 
@@ -173,7 +192,7 @@ bool RedisServer::try_start_once() {
       pid_ = -1;
       return false;
     }
-    if (auto c = connect_to(port_, options_.password)) {
+    if (auto c = connect()) {
       ReplyPtr r(static_cast<redisReply*>(redisCommand(c.get(), "PING")), &freeReplyObject);
       const bool ready = (r && r->type == REDIS_REPLY_STATUS) ||
                          (r && r->type == REDIS_REPLY_ERROR && options_.ready_while_loading &&
@@ -241,7 +260,7 @@ void RedisServer::resume() {
 }
 
 std::string RedisServer::command(const std::vector<std::string>& args) const {
-  auto c = connect_to(port_, options_.password);
+  auto c = connect();
   if (!c) throw std::runtime_error("RedisServer::command: cannot connect to port " + std::to_string(port_));
   std::vector<const char*> argv;
   std::vector<size_t> lens;
@@ -258,7 +277,7 @@ std::string RedisServer::command(const std::vector<std::string>& args) const {
 }
 
 long long RedisServer::dbsize(int db) const {
-  auto c = connect_to(port_, options_.password);
+  auto c = connect();
   if (!c) throw std::runtime_error("RedisServer::dbsize: cannot connect");
   ReplyPtr sel(static_cast<redisReply*>(redisCommand(c.get(), "SELECT %d", db)), &freeReplyObject);
   ReplyPtr r(static_cast<redisReply*>(redisCommand(c.get(), "DBSIZE")), &freeReplyObject);

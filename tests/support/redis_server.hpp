@@ -19,6 +19,8 @@
 #include <string>
 #include <vector>
 
+struct redisContext;
+
 namespace cachet::test {
 
 /// True when a redis-server binary can be found.
@@ -42,6 +44,13 @@ std::string unique_prefix();
 
 class RedisServer {
  public:
+  /// A TLS-only server: --port 0 --tls-port <port> with these files.
+  struct TlsFiles {
+    std::string cert_file;
+    std::string key_file;
+    std::string ca_cert_file;   ///< CA for client certificates
+    bool auth_clients = false;  ///< --tls-auth-clients yes|no
+  };
   struct Options {
     /// Extra command-line arguments, e.g. {"--requirepass", "s3cret"}.
     std::vector<std::string> args;
@@ -56,6 +65,9 @@ class RedisServer {
     /// start() also returns when the server answers PING with LOADING (it is
     /// still loading its dataset), instead of waiting until it has loaded.
     bool ready_while_loading = false;
+    /// Serve TLS only (port() is then the TLS port). The harness then talks to
+    /// the server over a unix socket (always added), in plaintext.
+    std::optional<TlsFiles> tls;
   };
 
   RedisServer();
@@ -67,7 +79,7 @@ class RedisServer {
   int port() const { return port_; }
   /// Path of the unix socket ("" unless Options::unix_socket).
   const std::string& unix_socket() const { return socket_path_; }
-  /// redis://127.0.0.1:<port>/0 (no credentials).
+  /// redis://127.0.0.1:<port>/0 (no credentials); rediss:// for a TLS server.
   std::string url() const;
   /// The temporary directory holding the server's log and socket.
   const std::string& dir() const { return dir_; }
@@ -109,6 +121,10 @@ class RedisServer {
   std::string dir_;
   std::string socket_path_;
   std::string log_tail() const;
+  struct ContextDeleter {
+    void operator()(redisContext* c) const noexcept;
+  };
+  std::unique_ptr<redisContext, ContextDeleter> connect() const;
   bool try_start_once();
 };
 
