@@ -11,8 +11,8 @@
 #include <utility>
 
 #include "core/log.hpp"
-#include "net/tls.hpp"
 #include "redis/pool.hpp"
+#include "redis/settings.hpp"
 #include "redis/topology.hpp"
 #include "redis/url.hpp"
 
@@ -70,39 +70,12 @@ struct RedisCache::Impl {
   detail::RateLimiter limiter;
 
   Impl(RedisCache& cache, RedisOptions opts) : self(cache), options(std::move(opts)), prefix(options.key_prefix) {
-    redis::Endpoint endpoint{options.host, options.port, options.unix_socket};
-    redis::ConnectionSettings settings;
-    settings.username = options.username;
-    settings.password = options.password;
-    settings.db = options.db;
-    settings.connect_timeout = options.connect_timeout;
-    settings.socket_timeout = options.socket_timeout;
-    settings.keepalive = options.keepalive;
-    settings.tls = tls_context(options, endpoint);
-    topology = std::make_unique<redis::StandaloneTopology>(std::make_unique<redis::Pool>(
-        std::move(endpoint), std::move(settings), redis::effective_pool_size(options), options.pool_wait_timeout));
+    topology = std::make_unique<redis::StandaloneTopology>(
+        std::make_unique<redis::Pool>(redis::endpoint_of(options), redis::connection_settings(options, true),
+                                      redis::effective_pool_size(options), options.pool_wait_timeout));
   }
 
   Ttl resolve(Ttl ttl) const { return ttl.resolve(options.default_timeout); }
-
-  /// The TLS context every connection of this cache shares (null without
-  /// TLS). Reads the CA, certificate and key files now: ConfigError names an
-  /// unusable one. Warns once when certificates are not verified.
-  static std::shared_ptr<const net::TlsContext> tls_context(const RedisOptions& o, const redis::Endpoint& endpoint) {
-    if (!o.tls.enabled) return nullptr;
-    if (endpoint.is_unix()) {
-      throw ConfigError("TLS (rediss://, tls.enabled) cannot be used with a unix socket ('" + o.unix_socket +
-                        "'): Redis serves TLS on TCP ports only; set host and port instead");
-    }
-    auto context = std::make_shared<const net::TlsContext>(o.tls);
-    if (o.tls.cert_reqs == TlsOptions::CertReqs::none) {
-      detail::log()->warn(
-          "redis {}: TLS certificate verification is off (ssl_cert_reqs=none): the connection is encrypted, but "
-          "anyone on the network path can pose as the server and read or change cached data",
-          endpoint.describe());
-    }
-    return context;
-  }
 
   /// A backend failure: counted (errors + errors_<kind>), then logged
   /// (rate-limited) under FailOpen or thrown under Throw.
