@@ -307,3 +307,179 @@ TEST_P(HybridModes, ThisProcessSeesAnotherProcessesWrite) {
   EXPECT_EQ(wait_exit(spawn_worker({"write", mode, shared_server().url(), prefix, "k", "new"})), 0);
   EXPECT_TRUE(eventually([&] { return b->get("k") == "new"; }, kWindow));
 }
+
+// ---- the factory, and the composition with FallbackCache ---------------------
+
+namespace {
+
+std::unique_ptr<cachet::Cache> from_factory(const RedisServer& server, const std::string& prefix,
+                                            std::map<std::string, std::string> extra,
+                                            cachet::FactoryReport* report = nullptr) {
+  std::map<std::string, std::string> m = {{"CACHE_TYPE", "hybrid"},
+                                          {"REDIS_URL", server.url()},
+                                          {"CACHE_KEY_PREFIX", prefix},
+                                          {"CACHE_L1_HEARTBEAT", "200ms"},
+                                          {"CACHE_BREAKER_COOLDOWN", "200ms"},
+                                          {"CACHE_REDIS_CONNECT_TIMEOUT", "100ms"},
+                                          {"CACHE_REDIS_SOCKET_TIMEOUT", "200ms"}};
+  for (auto& [k, v] : extra) m[k] = v;
+  cachet::CacheFactory factory(cachet::CacheConfig::from_map(m));
+  auto cache = factory.create();
+  if (report != nullptr) *report = factory.report();
+  return cache;
+}
+
+}  // namespace
+
+TEST(HybridFactory, BuildsTheHybridAndReportsTheMode) {
+  REQUIRE_REDIS();
+  cachet::FactoryReport report;
+  auto cache = from_factory(shared_server(), unique_prefix(), {}, &report);
+  EXPECT_EQ(cache->backend(), "hybrid");
+  EXPECT_EQ(report.requested, "hybrid");
+  EXPECT_EQ(report.backend, "hybrid");
+  EXPECT_FALSE(report.fell_back);
+  EXPECT_NE(report.coherence.find("bcast"), std::string::npos) << report.coherence;
+  EXPECT_NE(report.to_string().find("coherence="), std::string::npos);
+  auto& hybrid = dynamic_cast<HybridCache&>(*cache);
+  EXPECT_EQ(hybrid.l1_backend(), "simple");
+  EXPECT_EQ(hybrid.l2_backend(), "fallback");  // CACHE_FALLBACK=runtime (default)
+  EXPECT_TRUE(hybrid.check_coherence().ok);
+
+  auto plain = from_factory(shared_server(), unique_prefix(),
+                            {{"CACHE_FALLBACK", "none"}, {"CACHE_L1_INVALIDATION", "pubsub"}}, &report);
+  EXPECT_EQ(dynamic_cast<HybridCache&>(*plain).l2_backend(), "redis");
+  EXPECT_EQ(dynamic_cast<HybridCache&>(*plain).mode(), InvalidationMode::pubsub);
+  auto none = from_factory(shared_server(), unique_prefix(), {{"CACHE_L1_INVALIDATION", "none"}});
+  EXPECT_EQ(dynamic_cast<HybridCache&>(*none).mode(), InvalidationMode::none);
+}
+
+TEST(HybridFactory, RedisDownFollowsCacheFallback) {
+  REQUIRE_REDIS();
+  RedisServer server;
+  server.stop();
+  EXPECT_THROW(from_factory(server, unique_prefix(), {{"CACHE_FALLBACK", "none"}}), cachet::BackendError);
+  cachet::FactoryReport report;
+  auto startup = from_factory(server, unique_prefix(), {{"CACHE_FALLBACK", "startup"}}, &report);
+  EXPECT_EQ(startup->backend(), "simple");
+  EXPECT_TRUE(report.fell_back);
+  auto runtime = from_factory(server, unique_prefix(), {}, &report);
+  EXPECT_EQ(runtime->backend(), "hybrid");
+  EXPECT_TRUE(report.fell_back);
+  EXPECT_TRUE(runtime->set("k", "v"));  // served by memory, journaled
+  EXPECT_EQ(runtime->get("k"), "v");
+}
+
+// Redis goes away: the L1 keeps serving what it held and what is written
+// meanwhile (it is the FallbackCache's secondary: one budget); after recovery
+// the journal is replayed, L1 is cleared, and a value written elsewhere
+// during the outage is what is read.
+TEST(HybridFactory, OutageServedByL1ThenClearedAfterRecovery) {
+  REQUIRE_REDIS();
+  RedisServer server;
+  const std::string prefix = unique_prefix();
+  auto cache = from_factory(server, prefix, {});
+  auto& hybrid = dynamic_cast<HybridCache&>(*cache);
+  ASSERT_TRUE(cache->set("held", "before"));
+  // bcast echoes this process's own write back (docs/hybrid.md): once that
+  // has dropped the L1 copy, a read fills it again from Redis.
+  std::this_thread::sleep_for(100ms);
+  EXPECT_EQ(cache->get("held"), "before");
+  const auto l1_hits = hybrid.hybrid_stats().l1_hits;
+  EXPECT_EQ(cache->get("held"), "before");
+  EXPECT_EQ(hybrid.hybrid_stats().l1_hits, l1_hits + 1);
+
+  server.stop();
+  EXPECT_TRUE(eventually([&] { return !hybrid.hybrid_stats().l1_in_use; }, 3s));
+  EXPECT_EQ(cache->get("held"), "before");          // the L1 serves the outage
+  EXPECT_TRUE(cache->set("during", "outage-write"));  // journaled; held by the L1
+  EXPECT_EQ(cache->get("during"), "outage-write");
+
+  server.start();
+  server.command({"SET", prefix + "held", "written-elsewhere"});
+  EXPECT_TRUE(eventually([&] { return hybrid.hybrid_stats().l1_in_use; }, 10s));
+  EXPECT_EQ(cache->get("held"), "written-elsewhere");  // nothing stale survived the recovery
+  EXPECT_EQ(cache->get("during"), "outage-write");     // the journal was replayed
+  EXPECT_EQ(server.command({"GET", prefix + "during"}), "outage-write");
+  const auto h = hybrid.hybrid_stats();
+  EXPECT_GE(h.channel_losses, 1u);
+  EXPECT_GE(h.l1_clears_recovery + h.l1_clears_channel_loss, 1u);
+  server.command({"SET", prefix + "held", "again"});
+  EXPECT_TRUE(eventually([&] { return cache->get("held") == "again"; }, kWindow));
+}
+
+// ---- the property: no read older than an acknowledged write + the window ---
+
+// Writers (each its own HybridCache, i.e. its own connections) own disjoint
+// keys and write increasing versions, recording when each was acknowledged.
+// Readers (their own HybridCaches) check every value they read against the
+// newest version acknowledged more than kWindow before the read started.
+// Meanwhile the invalidation connections are killed and keys are touched by
+// an outside client (PEXPIRE: an invalidation that keeps the value).
+TEST(HybridProperty, NoReadOlderThanAnAcknowledgedWritePlusTheWindow) {
+  REQUIRE_REDIS();
+  constexpr int kWriters = 2, kReaders = 3, kKeys = 8;
+  const auto run_for = 3s;
+  const std::string prefix = unique_prefix();
+  struct Acked {
+    std::mutex mu;
+    std::vector<std::pair<long, Clock::time_point>> versions;  // ascending
+    long newest_before(Clock::time_point t) {
+      std::lock_guard<std::mutex> lock(mu);
+      long v = -1;
+      for (const auto& [version, at] : versions) {
+        if (at < t) v = version;
+      }
+      return v;
+    }
+  };
+  std::vector<Acked> acked(kKeys);
+  std::atomic<bool> stop{false};
+  std::atomic<long> reads{0}, violations{0};
+  std::vector<std::thread> threads;
+  for (int w = 0; w < kWriters; ++w) {
+    threads.emplace_back([&, w] {
+      auto c = make_hybrid(shared_server(), prefix);
+      for (long version = 0; !stop.load(); ++version) {
+        for (int k = w; k < kKeys; k += kWriters) {
+          if (c->set("k" + std::to_string(k), std::to_string(version))) {
+            std::lock_guard<std::mutex> lock(acked[static_cast<std::size_t>(k)].mu);
+            acked[static_cast<std::size_t>(k)].versions.emplace_back(version, Clock::now());
+          }
+        }
+        std::this_thread::sleep_for(2ms);
+      }
+    });
+  }
+  for (int r = 0; r < kReaders; ++r) {
+    threads.emplace_back([&, r] {
+      auto c = make_hybrid(shared_server(), prefix, r == 0 ? InvalidationMode::tracking : InvalidationMode::bcast);
+      std::mt19937 rng(static_cast<unsigned>(r));
+      while (!stop.load()) {
+        const int k = static_cast<int>(rng() % kKeys);
+        const auto started = Clock::now();
+        const auto v = c->get("k" + std::to_string(k));
+        reads.fetch_add(1);
+        const long floor = acked[static_cast<std::size_t>(k)].newest_before(started - kWindow);
+        if (floor >= 0 && (!v || std::stol(*v) < floor)) violations.fetch_add(1);
+      }
+    });
+  }
+  std::thread chaos([&] {
+    std::mt19937 rng(7);
+    while (!stop.load()) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100 + rng() % 200));
+      if (rng() % 3 == 0) {
+        shared_server().command({"CLIENT", "KILL", "TYPE", "pubsub"});
+      } else {
+        shared_server().command({"PEXPIRE", prefix + "k" + std::to_string(rng() % kKeys), "600000"});
+      }
+    }
+  });
+  std::this_thread::sleep_for(run_for);
+  stop = true;
+  chaos.join();
+  for (auto& t : threads) t.join();
+  EXPECT_GT(reads.load(), 1000);
+  EXPECT_EQ(violations.load(), 0) << "of " << reads.load() << " reads";
+}

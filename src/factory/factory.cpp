@@ -15,6 +15,7 @@
 #include "core/log.hpp"
 #include "core/probe.hpp"
 #include "core/redact.hpp"
+#include "factory/build_hybrid.hpp"
 
 namespace cachet {
 
@@ -102,6 +103,7 @@ std::string FactoryReport::to_string() const {
   s += " probe_time=" + std::to_string(probe_time.count()) + "ms";
   s += std::string(" fallback=") + cachet::to_string(fallback);
   if (!target.empty()) s += " target=" + target;
+  if (!coherence.empty()) s += " coherence=\"" + coherence + "\"";
   return s;
 }
 
@@ -122,10 +124,16 @@ std::unique_ptr<Cache> build(const CacheConfig& config, FactoryReport& report) {
       report.backend = "simple";
       return std::make_unique<SimpleCache>(config.simple_options());
     case CacheType::redis:
+    case CacheType::hybrid:
       break;
   }
 
   report.target = detail::redact_url(config.redis_url);
+  if (config.type == CacheType::hybrid) {
+    const ProbeResult probe = probe_redis(config);
+    report.probe_time = probe.elapsed;
+    return detail::build_hybrid(config, report, {probe.ok, probe.kind, probe.reason});
+  }
   if (config.fallback == FallbackMode::runtime) return build_runtime_fallback(config, report);
 
   const ProbeResult probe = probe_redis(config);
