@@ -15,6 +15,7 @@
 #include <utility>
 
 #include "cachet/errors.hpp"
+#include "core/fields.hpp"
 #include "core/log.hpp"
 #include "hybrid/coherence.hpp"
 
@@ -202,22 +203,13 @@ void HybridOptions::validate() const {
 
 std::string HybridStats::to_string() const {
   std::string s = std::string("mode=") + cachet::to_string(mode) + " l1_in_use=" + (l1_in_use ? "yes" : "no");
-  auto field = [&s](const char* name, std::uint64_t v) {
-    s += ' ';
-    s += name;
-    s += '=';
-    s += std::to_string(v);
-  };
-  field("l1_hits", l1_hits);
-  field("l2_hits", l2_hits);
-  field("misses", misses);
-  field("invalidations", invalidations);
-  field("flushes", flushes);
-  field("l1_clears_flush", l1_clears_flush);
-  field("l1_clears_channel_loss", l1_clears_channel_loss);
-  field("l1_clears_recovery", l1_clears_recovery);
-  field("channel_losses", channel_losses);
-  field("stale_installs_prevented", stale_installs_prevented);
+  for (const auto& [name, value] :
+       {std::pair<const char*, std::uint64_t>{"l1_hits", l1_hits}, {"l2_hits", l2_hits}, {"misses", misses},
+        {"invalidations", invalidations}, {"flushes", flushes}, {"l1_clears_flush", l1_clears_flush},
+        {"l1_clears_channel_loss", l1_clears_channel_loss}, {"l1_clears_recovery", l1_clears_recovery},
+        {"channel_losses", channel_losses}, {"stale_installs_prevented", stale_installs_prevented}}) {
+    detail::append_field(s, name, value);
+  }
   return s;
 }
 
@@ -259,20 +251,18 @@ HybridStats HybridCache::hybrid_stats() const {
   return h;
 }
 
+// Size and eviction figures are the L1's; failures are the L2's.
 void HybridCache::fill_stats(CacheStats& s) const {
   const auto l1 = impl_->l1->stats();
-  s.items = l1.items;
-  s.bytes = l1.bytes;
-  s.evictions = l1.evictions;
-  s.expirations = l1.expirations;
+  for (auto field : {&CacheStats::items, &CacheStats::bytes, &CacheStats::evictions, &CacheStats::expirations}) {
+    s.*field = l1.*field;
+  }
   const auto l2 = impl_->l2->stats();
-  s.errors = l2.errors;
-  s.errors_connection = l2.errors_connection;
-  s.errors_timeout = l2.errors_timeout;
-  s.errors_protocol = l2.errors_protocol;
-  s.errors_reply = l2.errors_reply;
-  s.errors_pool_exhausted = l2.errors_pool_exhausted;
-  s.errors_tls = l2.errors_tls;
+  for (auto field : {&CacheStats::errors, &CacheStats::errors_connection, &CacheStats::errors_timeout,
+                     &CacheStats::errors_protocol, &CacheStats::errors_reply, &CacheStats::errors_pool_exhausted,
+                     &CacheStats::errors_tls}) {
+    s.*field = l2.*field;
+  }
 }
 
 Cache::Value HybridCache::do_get(std::string_view key) {
