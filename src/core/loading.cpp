@@ -344,12 +344,12 @@ class Loading {
   }
 
   static std::string get_or_set(Cache& cache, std::string_view key, const LoaderRef& loader, const LoadOptions& call) {
-    call.validate();
     auto raw = cache.do_get(key);
     if (raw && !looks_like_entry(*raw)) {  // the common hit: plain bytes, nothing to decide
       cache.count(Counter::hits);
       return std::move(*raw);
     }
+    call.validate();  // not on the plain hit above: it costs more than the rest of it
     const auto start = Clock::now();  // timeouts count from here: no fresh value was found
     const LoadOptions o = merged(cache, call);
     std::optional<std::string> stale;
