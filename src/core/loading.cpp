@@ -343,13 +343,11 @@ class Loading {
     return *f.value;
   }
 
-  static std::string get_or_set(Cache& cache, std::string_view key, const LoaderRef& loader, const LoadOptions& call) {
-    auto raw = cache.do_get(key);
-    if (raw && !looks_like_entry(*raw)) {  // the common hit: plain bytes, nothing to decide
-      cache.count(Counter::hits);
-      return std::move(*raw);
-    }
-    call.validate();  // not on the plain hit above: it costs more than the rest of it
+  // Everything but the plain hit (Cache::get_or_set_erased): `raw` is what the
+  // cache holds, nullopt or an entry that may carry a header.
+  [[gnu::noinline]] static std::string get_or_set(Cache& cache, std::string_view key, const LoaderRef& loader,
+                                                   const LoadOptions& call, std::optional<std::string> raw) {
+    call.validate();
     const auto start = Clock::now();  // timeouts count from here: no fresh value was found
     const LoadOptions o = merged(cache, call);
     std::optional<std::string> stale;
@@ -418,7 +416,12 @@ class Loading {
 
 std::string Cache::get_or_set_erased(std::string_view key, const detail::LoaderRef& loader,
                                      const LoadOptions& options) {
-  return detail::Loading::get_or_set(*this, key, loader, options);
+  auto raw = do_get(key);
+  if (raw && !detail::looks_like_entry(*raw)) {  // the common hit: plain bytes, nothing to decide
+    count(Counter::hits);
+    return std::move(*raw);
+  }
+  return detail::Loading::get_or_set(*this, key, loader, options, std::move(raw));
 }
 
 }  // namespace cachet
