@@ -140,7 +140,12 @@ class Loading {
       finished = true;
     }
 
-    std::string load() { return owned ? owned->load() : inline_loader->call(inline_loader->ctx); }
+    std::string load() {
+      auto scope = cache->core_->time(*cache, Op::load);
+      std::string value = owned ? owned->load() : inline_loader->call(inline_loader->ctx);
+      scope.outcome(OpOutcome::ok);
+      return value;
+    }
 
     // A fresh value stored now (plain or with its header), if any.
     std::optional<std::string> fresh_now() {
@@ -433,7 +438,10 @@ class Loading {
 
 std::string Cache::get_or_set_erased(std::string_view key, const detail::LoaderRef& loader,
                                      const LoadOptions& options) {
-  return detail::Loading::get_or_set(*this, key, loader, options);
+  auto scope = core_->time(*this, Op::get_or_set);
+  std::string value = detail::Loading::get_or_set(*this, key, loader, options);
+  scope.outcome(OpOutcome::ok);
+  return value;
 }
 
 void Cache::set_load_defaults(const LoadOptions& defaults) {

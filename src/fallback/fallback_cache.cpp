@@ -106,6 +106,7 @@ struct FallbackCache::Impl {
       lg->info("cachet: {} recovered; breaker closed", primary->backend());
     }
     fire_callback(from, to);
+    self.notify_breaker_state(from, to);
   }
 
   void fire_callback(BreakerState from, BreakerState to) {
@@ -311,6 +312,18 @@ void FallbackCache::fill_stats(CacheStats& s) const {
   const auto sec = impl_->secondary->stats();
   s.items = sec.items;
   s.bytes = sec.bytes;
+}
+
+void FallbackCache::collect_metrics(MetricsWriter& out) const {
+  const BreakerStats b = breaker();
+  out.gauge("cachet_breaker_state", "Circuit breaker state: 0 closed, 1 open, 2 half-open.",
+            b.state == BreakerState::closed ? 0 : b.state == BreakerState::open ? 1 : 2);
+  out.counter("cachet_breaker_trips_total", "Times the breaker opened.", b.trips);
+  out.gauge("cachet_journal_keys", "Keys waiting to be replayed to the primary.", static_cast<double>(b.journal_size));
+  out.counter("cachet_journal_overflows_total", "Outages whose journal overflowed (the primary's prefix was cleared).",
+              b.journal_overflows);
+  out.counter("cachet_journal_replays_total", "Journal entries replayed to the primary.", b.replays);
+  out.counter("cachet_secondary_operations_total", "Operations served by the secondary cache.", b.secondary_ops);
 }
 
 // Reads use get_stored(): an entry's get_or_set header (fail-safe, eager
