@@ -141,10 +141,9 @@ class Loading {
     }
 
     std::string load() {
-      auto scope = cache->core_->time(*cache, Op::load);
-      std::string value = owned ? owned->load() : inline_loader->call(inline_loader->ctx);
-      scope.outcome(OpOutcome::ok);
-      return value;
+      return cache->core_->time(*cache, Op::load).run([&] {
+        return owned ? owned->load() : inline_loader->call(inline_loader->ctx);
+      });
     }
 
     // A fresh value stored now (plain or with its header), if any.
@@ -438,10 +437,9 @@ class Loading {
 
 std::string Cache::get_or_set_erased(std::string_view key, const detail::LoaderRef& loader,
                                      const LoadOptions& options) {
-  auto scope = core_->time(*this, Op::get_or_set);
-  std::string value = detail::Loading::get_or_set(*this, key, loader, options);
-  scope.outcome(OpOutcome::ok);
-  return value;
+  return core_->time(*this, Op::get_or_set).run([&] {
+    return detail::Loading::get_or_set(*this, key, loader, options);
+  });
 }
 
 void Cache::set_load_defaults(const LoadOptions& defaults) {

@@ -131,7 +131,9 @@ LatencySnapshot Cache::latency(Op op) const {
   return s;
 }
 
-void Cache::set_metrics_enabled(bool enabled) noexcept { core_->metrics.enabled.store(enabled, std::memory_order_relaxed); }
+void Cache::set_metrics_enabled(bool enabled) noexcept {
+  core_->metrics.enabled.store(enabled, std::memory_order_relaxed);
+}
 
 bool Cache::metrics_enabled() const noexcept { return core_->metrics.enabled.load(std::memory_order_relaxed); }
 

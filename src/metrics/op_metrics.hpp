@@ -115,6 +115,13 @@ class OpScope {
   void outcome(OpOutcome o) noexcept { outcome_ = o; }
   /// ok when `done`, else rejected.
   void outcome(bool done) noexcept { outcome_ = done ? OpOutcome::ok : OpOutcome::rejected; }
+  /// Returns f(), with the outcome ok when it returns (error when it throws).
+  template <class F>
+  auto run(F&& f) {
+    auto result = f();
+    outcome_ = OpOutcome::ok;
+    return result;
+  }
 
  private:
   const Cache& cache_;
