@@ -119,11 +119,18 @@ class Loading {
 
     ~Job() {
       if (finished) return;
-      // Never run: the cache is going away. Complete the waiters without
-      // touching the cache (its flight table goes with it).
+      // Never run: dropped by an executor, or by the cache's own pool while the
+      // cache is destroyed. While the cache lives, complete the flight as usual;
+      // else complete the waiters without touching the cache.
+      const auto gone = std::make_exception_ptr(Error("get_or_set: the load was dropped before it ran"));
+      if (guard && guard->enter()) {
+        finish_error(gone);
+        guard->leave();
+        return;
+      }
       {
         std::lock_guard<std::mutex> lock(flight->mu);
-        flight->error = std::make_exception_ptr(Error("get_or_set: the cache was destroyed before the load ran"));
+        flight->error = gone;
         flight->done = true;
       }
       flight->cv.notify_all();
@@ -250,7 +257,7 @@ class Loading {
   };
 
   static LoadOptions merged(const Cache& cache, const LoadOptions& call) {
-    if (!call.use_cache_defaults) return call;
+    if (!call.use_cache_defaults || !cache.core_->loading.has_defaults.load(std::memory_order_acquire)) return call;
     LoadOptions d;
     {
       std::lock_guard<std::mutex> lock(cache.core_->loading.mu);
@@ -288,7 +295,11 @@ class Loading {
       }
       executor = st.executor;
     }
-    executor(std::move(task));
+    try {
+      executor(std::move(task));
+    } catch (...) {
+      return false;  // refused: the caller runs the load itself
+    }
     return true;
   }
 
@@ -423,7 +434,7 @@ class Loading {
           queued = submit(cache, job);
         }
       }
-      if (!job->finished && !queued) {
+      if (!queued && !job->finished) {  // (once queued, `finished` belongs to the loader thread)
         // No timeout applies (or the loader queue is full): run it here.
         job->inline_loader = &loader;
         job->run();
@@ -447,6 +458,13 @@ void Cache::set_load_defaults(const LoadOptions& defaults) {
   std::lock_guard<std::mutex> lock(core_->loading.mu);
   core_->loading.defaults = defaults;
   core_->loading.defaults.ttl = Ttl{};
+  const LoadOptions unset;
+  const LoadOptions& d = core_->loading.defaults;
+  const bool any = d.fail_safe || d.fail_safe_max != unset.fail_safe_max ||
+                   d.fail_safe_throttle != unset.fail_safe_throttle || d.soft_timeout != unset.soft_timeout ||
+                   d.hard_timeout != unset.hard_timeout || d.eager_refresh != unset.eager_refresh ||
+                   d.distributed_lock || d.lock_timeout != unset.lock_timeout;
+  core_->loading.has_defaults.store(any, std::memory_order_release);
 }
 
 LoadOptions Cache::load_defaults() const {

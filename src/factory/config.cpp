@@ -79,6 +79,11 @@ void CacheConfig::validate() const {
     }
     (void)redis_options();  // parses and validates the URL and the overrides
   }
+  if (loader_hard_timeout.count() > 0 && loader_soft_timeout > loader_hard_timeout) {
+    throw ConfigError("CACHE_LOADER_HARD_TIMEOUT=" + parse::duration_text(loader_hard_timeout) +
+                      " is shorter than CACHE_LOADER_SOFT_TIMEOUT=" + parse::duration_text(loader_soft_timeout) +
+                      "; accepted: 0 (none) or a duration >= CACHE_LOADER_SOFT_TIMEOUT");
+  }
 }
 
 RedisOptions CacheConfig::redis_options() const {
@@ -124,6 +129,18 @@ SimpleCacheOptions CacheConfig::simple_options() const {
   o.max_items = threshold;
   o.max_bytes = max_bytes;
   o.default_timeout = default_timeout;
+  return o;
+}
+
+LoadOptions CacheConfig::load_options() const {
+  LoadOptions o;
+  o.fail_safe = fail_safe;
+  o.fail_safe_max = fail_safe_max;
+  o.fail_safe_throttle = fail_safe_throttle;
+  o.soft_timeout = loader_soft_timeout;
+  o.hard_timeout = loader_hard_timeout;
+  o.eager_refresh = eager_refresh;
+  o.distributed_lock = distributed_lock;
   return o;
 }
 
