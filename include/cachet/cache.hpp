@@ -271,11 +271,15 @@ class CACHET_EXPORT Cache {
   /// background load; std::invalid_argument for 0.
   void set_loader_threads(std::size_t threads);
 
-  /// Calls of `op` (exact) and their latency histogram (sampled; see metrics.hpp).
+  /// Calls of `op` since this cache was created (exact) and their latency
+  /// histogram (sampled; see metrics.hpp). Local figures: no backend call, no
+  /// failure; std::invalid_argument for Op::count_. Thread-safe.
   LatencySnapshot latency(Op op) const;
-  /// Turns per-operation call counting and timing on (the default) or off;
-  /// stats() counts regardless. Thread-safe; applies to calls that start afterwards.
+  /// Turns per-operation call counting and latency timing on (the default) or
+  /// off; stats() counts regardless, and a registered observer is still
+  /// called. Thread-safe; applies to calls that start afterwards.
   void set_metrics_enabled(bool enabled) noexcept;
+  /// Whether per-operation counting and timing are on (set_metrics_enabled).
   bool metrics_enabled() const noexcept;
   /// Registers `observer` (null: none), replacing the previous one, which is
   /// kept alive until this cache is destroyed (calls in flight may still reach
@@ -301,9 +305,12 @@ class CACHET_EXPORT Cache {
   /// Tells the observer that a breaker changed state. Call it outside locks.
   void notify_breaker_state(BreakerState from, BreakerState to) const noexcept;
 
-  /// Lets a backend add its own metric families to prometheus_text() (e.g. a
-  /// breaker's state); the default adds none. Called during a scrape, from any
-  /// thread, concurrently with operations; must not block on I/O.
+  /// Lets a backend add its own metric families to prometheus_text() and
+  /// MetricsRegistry (e.g. a breaker's state), after the families every cache
+  /// has; the default adds none. Called during a scrape, from any thread,
+  /// concurrently with operations (and under a MetricsRegistry's lock): read
+  /// local figures only, never block on I/O. What it throws reaches the caller
+  /// of prometheus_text().
   virtual void collect_metrics(MetricsWriter& out) const;
 
   /// Lets a backend add gauges and backend-specific fields to a snapshot.

@@ -93,10 +93,10 @@ class OpScope {
  public:
   OpScope(const Cache& cache, CacheMetrics& m, Op op, std::size_t stripe, bool exclusive) noexcept
       : cache_(cache), m_(m), op_(op) {
-    if (!m.enabled.load(std::memory_order_relaxed)) return;
-    const std::uint32_t mask = m.timing[static_cast<std::size_t>(op)].mask();
-    sampled_ = (m.next_call(op, stripe, exclusive) & mask) == 0;
-    mask_ = mask;
+    if (m.enabled.load(std::memory_order_relaxed)) {
+      mask_ = m.timing[static_cast<std::size_t>(op)].mask();
+      sampled_ = (m.next_call(op, stripe, exclusive) & mask_) == 0;
+    }
     observer_ = m.observer() != nullptr;
     if (observer_) failures_ = thread_failures();
     if (sampled_ || observer_) start_ns_ = now_ns();

@@ -57,7 +57,9 @@ server_port() { sed -n 's/^listening on 127.0.0.1:\([0-9][0-9]*\)$/\1/p' "$tmp/s
 server_up() { [ -n "$(server_port)" ]; }
 wait_for 10 server_up || fail "metrics_server did not start"
 target="127.0.0.1:$(server_port)"
-curl -sf "http://$target/metrics" | grep -q '^cachet_hits_total{cache="memory"' || fail "/metrics has no cachet_hits_total"
+# (Into a file, not a pipe: with pipefail, grep -q closing the pipe early would fail curl.)
+scraped() { curl -sf "http://$target/metrics" -o "$tmp/scrape.txt" && grep -q '^cachet_hits_total{cache="memory"' "$tmp/scrape.txt"; }
+wait_for 10 scraped || fail "/metrics has no cachet_hits_total"
 
 prom_port=$(free_port)
 cat >"$tmp/prometheus.yml" <<YAML
@@ -78,7 +80,7 @@ wait_for 30 curl -sf "$api/-/ready" -o /dev/null || fail "Prometheus did not bec
 # query <PromQL>: the API's JSON answer.
 query() { curl -sf --get "$api/api/v1/query" --data-urlencode "query=$1"; }
 # has_value <PromQL> <regex>: the first result's value matches the regex.
-has_value() { query "$1" | grep -Eq "\"value\":\[[0-9.]+,\"$2\"\]"; }
+has_value() { query "$1" >"$tmp/answer.json" && grep -Eq "\"value\":\[[0-9.]+,\"$2\"\]" "$tmp/answer.json"; }
 
 wait_for 30 has_value 'cachet_hits_total{cache="memory"}' '[1-9][0-9]*' \
   || fail "cachet_hits_total never reached Prometheus: $(query 'cachet_hits_total')"
