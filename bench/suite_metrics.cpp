@@ -99,9 +99,9 @@ void metrics_suite(const Options& o, Report& report) {
     report.info("M1_control_twin_1t", on_vs_off(twin_a, twin_b, quads, trace, keys, slice).median(),
                 "two SimpleCaches with metrics off measured the same way: the noise floor of M1");
     const LatencySnapshot l = on[0]->latency(cachet::Op::get);
-    report.note("SimpleCache get latency from its own histogram: p50 " + human(l.p50() * 1e9) + "ns, p99 " +
-                human(l.p99() * 1e9) + "ns, p999 " + human(l.p999() * 1e9) + "ns over " + human(double(l.calls)) +
-                " calls");
+    report.note("SimpleCache get latency from its own histogram: p50 " + human(l.p50() * 1e6) + "us, p99 " +
+                human(l.p99() * 1e6) + "us, p999 " + human(l.p999() * 1e6) + "us over " + human(double(l.calls)) +
+                " calls (the first bucket is (0, 1 us]: sub-microsecond hits read as fractions of it)");
   }
 
   if (o.redis_port == 0) {
