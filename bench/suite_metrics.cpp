@@ -61,6 +61,19 @@ Sample on_vs_off(const std::vector<std::unique_ptr<Cache>>& off, const std::vect
   return pooled;
 }
 
+// The on/off ratio line, then the twin control (off[0] against off[1]).
+void compare(Report& report, const std::string& line, const std::string& control, const std::string& backend,
+             std::vector<std::unique_ptr<Cache>>& off, const std::vector<std::unique_ptr<Cache>>& on, int quads,
+             const std::vector<Op>& trace, const KeySet& keys, double slice, const std::string& how) {
+  const Sample s = on_vs_off(off, on, quads, trace, keys, slice);
+  report.ratio({line, s.median(), 0.95, Better::higher, backend + " get-hit throughput, metrics on / off" + how});
+  std::vector<std::unique_ptr<Cache>> twin_a, twin_b;
+  twin_a.push_back(std::move(off[0]));
+  twin_b.push_back(std::move(off[1]));
+  report.info(control, on_vs_off(twin_a, twin_b, quads, trace, keys, slice).median(),
+              "two " + backend + "s with metrics off measured the same way: the noise floor of " + line);
+}
+
 }  // namespace
 
 void metrics_suite(const Options& o, Report& report) {
@@ -90,14 +103,8 @@ void metrics_suite(const Options& o, Report& report) {
         for (std::size_t k = 0; k < nkeys; ++k) c->set(keys[perm[nkeys - 1 - k]], value);
       }
     }
-    const Sample s = on_vs_off(off, on, quads, trace, keys, slice);
-    report.ratio({"M1_simple_metrics_on_vs_off_1t", s.median(), 0.95, Better::higher,
-                  "SimpleCache get-hit throughput, metrics on / off" + how});
-    std::vector<std::unique_ptr<Cache>> twin_a, twin_b;
-    twin_a.push_back(std::move(off[0]));
-    twin_b.push_back(std::move(off[1]));
-    report.info("M1_control_twin_1t", on_vs_off(twin_a, twin_b, quads, trace, keys, slice).median(),
-                "two SimpleCaches with metrics off measured the same way: the noise floor of M1");
+    compare(report, "M1_simple_metrics_on_vs_off_1t", "M1_control_twin_1t", "SimpleCache", off, on, quads, trace,
+            keys, slice, how);
     const LatencySnapshot l = on[0]->latency(cachet::Op::get);
     report.note("SimpleCache get latency from its own histogram: p50 " + human(l.p50() * 1e6) + "us, p99 " +
                 human(l.p99() * 1e6) + "us, p999 " + human(l.p999() * 1e6) + "us over " + human(double(l.calls)) +
@@ -132,14 +139,8 @@ void metrics_suite(const Options& o, Report& report) {
       }
     }
   }
-  const Sample s = on_vs_off(off, on, quads, trace, keys, slice);
-  report.ratio({"M2_redis_metrics_on_vs_off_1t", s.median(), 0.95, Better::higher,
-                "RedisCache get-hit throughput, metrics on / off" + how});
-  std::vector<std::unique_ptr<Cache>> twin_a, twin_b;
-  twin_a.push_back(std::move(off[0]));
-  twin_b.push_back(std::move(off[1]));
-  report.info("M2_control_twin_1t", on_vs_off(twin_a, twin_b, quads, trace, keys, slice).median(),
-              "two RedisCaches with metrics off measured the same way: the noise floor of M2");
+  compare(report, "M2_redis_metrics_on_vs_off_1t", "M2_control_twin_1t", "RedisCache", off, on, quads, trace, keys,
+          slice, how);
   const LatencySnapshot l = on[0]->latency(cachet::Op::get);
   report.note("RedisCache get latency from its own histogram: p50 " + human(l.p50() * 1e6) + "us, p99 " +
               human(l.p99() * 1e6) + "us, max " + human(l.max_seconds * 1e6) + "us over " +
