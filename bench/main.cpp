@@ -29,7 +29,7 @@ const char* const kUsage =
     "  --redis-port P      a redis-server this run may FLUSHALL (default: start a private one\n"
     "                      on a free loopback port, stopped after the Redis suite)\n"
     "  --redis-host H      host of --redis-port's server (default 127.0.0.1)\n"
-    "  --only LIST         suites to run: memory,redis,missratio,rss,loading (default all)\n"
+    "  --only LIST         suites to run: memory,redis,missratio,rss,loading,metrics (default all)\n"
     "  --stat median|best  statistic compared across rounds (default median)\n"
     "  --csv PATH          write every result as CSV\n"
     "  --selfcheck         check the Zipf sampler against the exact pmf and exit\n";
@@ -107,8 +107,9 @@ int main(int argc, char** argv) {
     } else if (a == "--only") {
       std::stringstream in(next());
       for (std::string item; std::getline(in, item, ',');) {
-        if (item != "memory" && item != "redis" && item != "missratio" && item != "rss" && item != "loading")
-          usage_error("--only: unknown suite '" + item + "' (accepted: memory, redis, missratio, rss, loading)");
+        if (item != "memory" && item != "redis" && item != "missratio" && item != "rss" && item != "loading" &&
+            item != "metrics")
+          usage_error("--only: unknown suite '" + item + "' (accepted: memory, redis, missratio, rss, loading, metrics)");
         only.insert(item);
       }
     } else if (a == "--stat") {
@@ -170,6 +171,7 @@ int main(int argc, char** argv) {
     if (wanted("missratio")) miss_ratio_suite(o, report);
     if (wanted("rss")) rss_suite(o, report);
     if (wanted("loading")) loading_suite(o, report);
+    if (wanted("metrics")) metrics_suite(o, report);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "cachet_bench: aborted: %s\n", e.what());
     return 1;

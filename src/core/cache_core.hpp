@@ -16,6 +16,7 @@
 
 #include "cachet/cache.hpp"
 #include "core/loader_pool.hpp"
+#include "metrics/op_metrics.hpp"
 
 namespace cachet::detail {
 
@@ -55,6 +56,7 @@ class StripedCounters {
     bool exclusive;  // only this thread writes stripe `index`
   };
   static Slot thread_slot() noexcept;
+  friend class CacheCore;  // the metrics' call counters use the same stripe index
   std::array<Stripe, kStripes> stripes_{};
 };
 
@@ -96,6 +98,14 @@ class CacheCore {
   StripedCounters counters;
   SingleFlight flights;
   LoadState loading;
+  metrics::CacheMetrics metrics;
+
+  /// Counts and times one call of `op` until the returned scope ends.
+  metrics::OpScope time(const Cache& cache, Op op) noexcept {
+    const auto slot = StripedCounters::thread_slot();
+    return metrics::OpScope(cache, metrics, op, slot.index, slot.exclusive);
+  }
 };
+static_assert(metrics::CacheMetrics::kStripes == StripedCounters::kStripes, "one stripe index for both");
 
 }  // namespace cachet::detail

@@ -121,7 +121,11 @@ class Loading {
       finished = true;
     }
 
-    std::string load() { return owned ? owned->load() : inline_loader->call(inline_loader->ctx); }
+    std::string load() {
+      return cache->core_->time(*cache, Op::load).run([&] {
+        return owned ? owned->load() : inline_loader->call(inline_loader->ctx);
+      });
+    }
 
     // A fresh value stored now (plain or with its header), if any.
     std::optional<std::string> fresh_now() {
@@ -416,12 +420,13 @@ class Loading {
 
 std::string Cache::get_or_set_erased(std::string_view key, const detail::LoaderRef& loader,
                                      const LoadOptions& options) {
+  auto scope = core_->time(*this, Op::get_or_set);
   auto raw = do_get(key);
   if (raw && !detail::looks_like_entry(*raw)) {  // the common hit: plain bytes, nothing to decide
     count(Counter::hits);
-    return std::move(*raw);
+    return scope.run([&] { return std::move(*raw); });
   }
-  return detail::Loading::get_or_set(*this, key, loader, options, std::move(raw));
+  return scope.run([&] { return detail::Loading::get_or_set(*this, key, loader, options, std::move(raw)); });
 }
 
 }  // namespace cachet
