@@ -85,7 +85,11 @@ class SingleFlight {
 struct LoadState {
   std::mutex mu;  // guards the fields below but `guard`
   LoadOptions defaults;
-  std::atomic<bool> has_defaults{false};  // defaults differ from LoadOptions{}: merging needs the lock
+  std::atomic<bool> has_defaults{false};
+  // Hashes of keys whose eager refresh is running (a hint: a slot may hold
+  // another key's hash; then the flight table decides).
+  static constexpr std::size_t kRefreshHints = 64;
+  std::array<std::atomic<std::uint64_t>, kRefreshHints> refreshing{};  // defaults differ from LoadOptions{}: merging needs the lock
   LoadExecutor executor;            // an application's, or empty: `pool`
   std::size_t threads = 2;          // size of `pool` when it is created
   std::unique_ptr<LoaderPool> pool; // created on the first background load

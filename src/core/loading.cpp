@@ -9,6 +9,7 @@
 // deadlines and decides from its own stale value what it answers.
 #include <chrono>
 #include <cmath>
+#include <functional>
 #include <random>
 #include <stdexcept>
 #include <string>
@@ -89,6 +90,8 @@ class Loading {
     const LoaderRef* inline_loader = nullptr;  // the caller's loader (inline runs only)
     std::shared_ptr<OwnedLoader> owned;        // a copy (background runs)
     bool refresh = false;                    // eager refresh: load even though a fresh value is stored
+    std::atomic<std::uint64_t>* refresh_hint = nullptr;  // LoadState::refreshing slot, cleared when done
+    std::uint64_t refresh_hash = 0;
     bool finished = false;
 
     ~Job() {
@@ -112,12 +115,18 @@ class Loading {
 
     void finish_value(std::string value) {
       flight->value = std::move(value);  // published under finish()'s lock
-      cache->core_->flights.finish(key, flight);
-      finished = true;
+      finish();
     }
     void finish_error(std::exception_ptr e) {
       flight->error = std::move(e);
+      finish();
+    }
+    void finish() {
       cache->core_->flights.finish(key, flight);
+      if (refresh_hint != nullptr) {
+        std::uint64_t mine = refresh_hash;
+        refresh_hint->compare_exchange_strong(mine, 0, std::memory_order_relaxed);
+      }
       finished = true;
     }
 
@@ -279,9 +288,15 @@ class Loading {
 
   // An eager refresh of a fresh hit: one background load per key, nobody waits.
   static void refresh(Cache& cache, std::string_view key, const LoaderRef& loader, const LoadOptions& o, Ttl ttl) {
+    // Every hit between the refresh point and the new value's arrival asks for
+    // a refresh; a lock-free hint spares them the flight table's mutex.
+    const std::uint64_t hash = std::hash<std::string_view>{}(key) | 1;
+    auto& hint = cache.core_->loading.refreshing[hash % LoadState::kRefreshHints];
+    if (hint.load(std::memory_order_relaxed) == hash) return;
     const std::string k(key);
     auto [flight, leader] = cache.core_->flights.join(k);
     if (!leader) return;  // a load of this key is running already
+    hint.store(hash, std::memory_order_relaxed);
     auto job = std::make_shared<Job>();
     job->cache = &cache;
     job->guard = cache.core_->loading.guard;
@@ -290,6 +305,8 @@ class Loading {
     job->ttl = ttl;
     job->flight = flight;
     job->refresh = true;
+    job->refresh_hint = &hint;
+    job->refresh_hash = hash;
     job->owned = loader.own(loader.ctx);
     if (!job->owned) {
       // A non-copyable loader passed as an lvalue cannot run later: no refresh.
