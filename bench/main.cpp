@@ -29,7 +29,7 @@ const char* const kUsage =
     "  --redis-port P      a redis-server this run may FLUSHALL (default: start a private one\n"
     "                      on a free loopback port, stopped after the Redis suite)\n"
     "  --redis-host H      host of --redis-port's server (default 127.0.0.1)\n"
-    "  --only LIST         suites to run: memory,redis,missratio,rss,loading,hybrid (default all)\n"
+    "  --only LIST         suites to run: memory,redis,missratio,rss,loading,metrics,hybrid (default all)\n"
     "  --stat median|best  statistic compared across rounds (default median)\n"
     "  --csv PATH          write every result as CSV\n"
     "  --selfcheck         check the Zipf sampler against the exact pmf and exit\n";
@@ -108,8 +108,8 @@ int main(int argc, char** argv) {
       std::stringstream in(next());
       for (std::string item; std::getline(in, item, ',');) {
         if (item != "memory" && item != "redis" && item != "missratio" && item != "rss" && item != "loading" &&
-            item != "hybrid")
-          usage_error("--only: unknown suite '" + item + "' (accepted: memory, redis, missratio, rss, loading, hybrid)");
+            item != "metrics" && item != "hybrid")
+          usage_error("--only: unknown suite '" + item + "' (accepted: memory, redis, missratio, rss, loading, metrics, hybrid)");
         only.insert(item);
       }
     } else if (a == "--stat") {
@@ -171,6 +171,7 @@ int main(int argc, char** argv) {
     if (wanted("missratio")) miss_ratio_suite(o, report);
     if (wanted("rss")) rss_suite(o, report);
     if (wanted("loading")) loading_suite(o, report);
+    if (wanted("metrics")) metrics_suite(o, report);
     if (wanted("hybrid")) {
       if (o.redis_port != 0) {
         hybrid_suite(o, report);

@@ -17,9 +17,15 @@ namespace {
 using Clock = std::chrono::steady_clock;
 using namespace std::chrono_literals;
 
+// get_or_set's hit path before it took LoadOptions, as it was written then:
+// get(), and the value moved out of the optional into the returned string.
+[[gnu::noinline]] std::string get_or_set_before_options(Cache& cache, std::string_view key) {
+  if (auto hit = cache.get(key)) return std::move(*hit);
+  return std::string();
+}
+
 // Hits on one key for `seconds`: `use_options` picks get_or_set with every
-// option off, else a plain get() (what get_or_set cost on a hit before it took
-// options: one lookup).
+// option off, else the hit path get_or_set had before options.
 std::function<Measurement()> hits(Cache& cache, bool use_options, double seconds) {
   return [&cache, use_options, seconds] {
     return run_timed(1, seconds, [&](int, Gate& gate, const std::atomic<bool>& stop) {
@@ -34,7 +40,7 @@ std::function<Measurement()> hits(Cache& cache, bool use_options, double seconds
           if (use_options) {
             bytes += cache.get_or_set("hot", [] { return std::string("never loaded"); }, off).size();
           } else {
-            bytes += cache.get("hot")->size();
+            bytes += get_or_set_before_options(cache, "hot").size();
           }
         }
         c.units += 64;
@@ -94,8 +100,9 @@ void loading_suite(const Options& o, Report& report) {
   cache.set("hot", std::string(100, 'v'));
   const double slice = o.quick ? 0.01 : 0.02;
   const Sample overhead = abba(o.quick ? 20 : 40, hits(cache, false, slice), hits(cache, true, slice));
-  report.ratio({"L1_get_or_set_options_vs_get_hit", overhead.median(), 0.95, Better::higher,
-                "get_or_set(key, loader, LoadOptions{}) / get(key) throughput on a hit, 1 thread"});
+  report.ratio({"L1_get_or_set_options_vs_before", overhead.median(), 0.95, Better::higher,
+                "get_or_set(key, loader, LoadOptions{}) / the hit path get_or_set had before options "
+                "(get() + move), SimpleCache hit, 1 thread"});
 
   // 2. A hot key, ttl 100 ms, loader 20 ms, two readers.
   const auto duration = o.quick ? 1000ms : 5000ms;

@@ -22,6 +22,7 @@ void memory_suite(const Options& o, Report& report);     // P4, P7 and the throu
 void redis_suite(const Options& o, Report& report);      // P1, P2, P3
 void miss_ratio_suite(const Options& o, Report& report);  // P5
 void rss_suite(const Options& o, Report& report);        // P6 (runs children)
+void metrics_suite(const Options& o, Report& report);    // M1, M2: metrics on vs off
 void loading_suite(const Options& o, Report& report);    // L1, L2: get_or_set with LoadOptions
 void hybrid_suite(const Options& o, Report& report);     // H1-H4: HybridCache
 /// Child process of rss_suite: prints one line of results; returns the exit code.

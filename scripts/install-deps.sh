@@ -1,17 +1,18 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages cachet needs, only those that are missing.
-# Usage: scripts/install-deps.sh [--tests] [--fuzz] [--bench]
+# Usage: scripts/install-deps.sh [--tests] [--fuzz] [--lint] [--bench] [--examples]
 # Idempotent: on a machine that has everything, it runs no apt command at all.
 set -euo pipefail
 
 pkgs=(g++ cmake ninja-build pkg-config make libhiredis-dev libssl-dev libfmt-dev libspdlog-dev libgtest-dev)
 for arg in "$@"; do
   case "$arg" in
-    --tests) pkgs+=(redis-server procps openssl) ;;  # openssl: the TLS tests make their certificates
+    --tests) pkgs+=(redis-server procps openssl libcpp-httplib-dev prometheus) ;;  # openssl: TLS test certificates; prometheus: promtool + the scrape test
     --fuzz)  pkgs+=(clang libclang-rt-14-dev) ;;
     --lint)  pkgs+=(clang-tidy cppcheck) ;;
     --bench) pkgs+=(redis-server procps gnuplot-nox) ;;
-    *) echo "install-deps: unknown option '$arg' (accepted: --tests --fuzz --lint --bench)" >&2; exit 2 ;;
+    --examples) pkgs+=(libcpp-httplib-dev) ;;  # examples/metrics_server.cpp
+    *) echo "install-deps: unknown option '$arg' (accepted: --tests --fuzz --lint --bench --examples)" >&2; exit 2 ;;
   esac
 done
 

@@ -349,6 +349,11 @@ TEST(HybridFactory, BuildsTheHybridAndReportsTheMode) {
   EXPECT_EQ(hybrid.l1_backend(), "simple");
   EXPECT_EQ(hybrid.l2_backend(), "fallback");  // CACHE_FALLBACK=runtime (default)
   EXPECT_TRUE(hybrid.check_coherence().ok);
+  const std::string scrape = cachet::prometheus_text(*cache, "h");
+  for (const char* family : {"cachet_l1_hits_total", "cachet_invalidations_total", "cachet_l1_clears_total{",
+                             "cachet_l1_in_use{", "cachet_stale_installs_prevented_total"}) {
+    EXPECT_NE(scrape.find(family), std::string::npos) << family;
+  }
 
   auto plain = from_factory(shared_server(), unique_prefix(),
                             {{"CACHE_FALLBACK", "none"}, {"CACHE_L1_INVALIDATION", "pubsub"}}, &report);

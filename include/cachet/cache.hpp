@@ -36,11 +36,16 @@
 #include "cachet/errors.hpp"
 #include "cachet/export.hpp"
 #include "cachet/load_options.hpp"
+#include "cachet/metrics.hpp"
+#include "cachet/observer.hpp"
 #include "cachet/stats.hpp"
 #include "cachet/ttl.hpp"
 
 namespace cachet {
 
+namespace metrics {
+struct MetricsAccess;  // prometheus_text's access to collect_metrics (src/metrics)
+}
 namespace detail {
 class CacheCore;  // statistics counters + single-flight table (src/core)
 class Loading;    // get_or_set with LoadOptions (src/core)
@@ -266,6 +271,21 @@ class CACHET_EXPORT Cache {
   /// background load; std::invalid_argument for 0.
   void set_loader_threads(std::size_t threads);
 
+  /// Calls of `op` since this cache was created (exact) and their latency
+  /// histogram (sampled; see metrics.hpp). Local figures: no backend call, no
+  /// failure; std::invalid_argument for Op::count_. Thread-safe.
+  LatencySnapshot latency(Op op) const;
+  /// Turns per-operation call counting and latency timing on (the default) or
+  /// off; stats() counts regardless, and a registered observer is still
+  /// called. Thread-safe; applies to calls that start afterwards.
+  void set_metrics_enabled(bool enabled) noexcept;
+  /// Whether per-operation counting and timing are on (set_metrics_enabled).
+  bool metrics_enabled() const noexcept;
+  /// Registers `observer` (null: none), replacing the previous one, which is
+  /// kept alive until this cache is destroyed (calls in flight may still reach
+  /// it). Thread-safe. See observer.hpp for when and how it is called.
+  void set_observer(std::shared_ptr<CacheObserver> observer);
+
   /// The backend's name: "simple", "null", "redis", "fallback".
   virtual std::string_view backend() const noexcept = 0;
 
@@ -278,7 +298,20 @@ class CACHET_EXPORT Cache {
 
   /// Counts one backend failure: `errors` and the counter of its kind
   /// (errors_connection, ...). The one way a backend or wrapper counts a failure.
-  void count_failure(ErrorKind kind) const noexcept;
+  /// `endpoint` ("host:port", a socket path; empty when unknown) is passed to
+  /// the observer.
+  void count_failure(ErrorKind kind, std::string_view endpoint = {}) const noexcept;
+
+  /// Tells the observer that a breaker changed state. Call it outside locks.
+  void notify_breaker_state(BreakerState from, BreakerState to) const noexcept;
+
+  /// Lets a backend add its own metric families to prometheus_text() and
+  /// MetricsRegistry (e.g. a breaker's state), after the families every cache
+  /// has; the default adds none. Called during a scrape, from any thread,
+  /// concurrently with operations (and under a MetricsRegistry's lock): read
+  /// local figures only, never block on I/O. What it throws reaches the caller
+  /// of prometheus_text().
+  virtual void collect_metrics(MetricsWriter& out) const;
 
   /// Lets a backend add gauges and backend-specific fields to a snapshot.
   virtual void fill_stats(CacheStats& stats) const;
@@ -311,6 +344,7 @@ class CACHET_EXPORT Cache {
   virtual void do_unlock(std::string_view lock_key, std::string_view token);
 
   friend class detail::Loading;
+  friend struct metrics::MetricsAccess;
   std::string get_or_set_erased(std::string_view key, const detail::LoaderRef& loader, const LoadOptions& options);
 
   template <class Loader, class Fn>

@@ -64,14 +64,11 @@
 
 #include "cachet/cache.hpp"
 #include "cachet/export.hpp"
+#include "cachet/observer.hpp"
 
 namespace cachet {
 
-/// State of FallbackCache's circuit breaker.
-enum class BreakerState { closed, open, half_open };
-
-/// "closed", "open", "half_open".
-CACHET_EXPORT const char* to_string(BreakerState state) noexcept;
+// BreakerState and to_string(BreakerState) are in observer.hpp (an observer sees state changes).
 
 /// A snapshot of a FallbackCache's breaker and journal (FallbackCache::breaker()).
 /// Counters are monotonic since the cache was created; gauges are marked so.
@@ -143,6 +140,8 @@ class CACHET_EXPORT FallbackCache final : public Cache {
 
  protected:
   void fill_stats(CacheStats& stats) const override;
+  /// cachet_breaker_state, cachet_breaker_trips_total, cachet_journal_keys, ...
+  void collect_metrics(MetricsWriter& out) const override;
 
  private:
   Value do_get(std::string_view key) override;

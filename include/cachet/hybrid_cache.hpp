@@ -118,6 +118,10 @@ class CACHET_EXPORT HybridCache final : public Cache {
 
  protected:
   void fill_stats(CacheStats& stats) const override;
+  /// cachet_l1_hits_total, cachet_l2_hits_total, cachet_invalidations_total,
+  /// cachet_l1_clears_total{cause}, cachet_invalidation_channel_losses_total,
+  /// cachet_stale_installs_prevented_total, cachet_l1_in_use (docs/observability.md).
+  void collect_metrics(MetricsWriter& out) const override;
 
  private:
   Value do_get(std::string_view key) override;

@@ -86,9 +86,12 @@ Cache::KeyList to_key_list(const std::vector<std::string>& keys) {
 Cache::Cache() : core_(std::make_unique<detail::CacheCore>()) {}
 Cache::~Cache() { stop_background_loads(); }
 
-void Cache::count(Counter c, std::uint64_t n) const noexcept { core_->counters.add(c, n); }
+void Cache::count(Counter c, std::uint64_t n) const noexcept {
+  core_->counters.add(c, n);
+  if (c == Counter::evictions) core_->metrics.evicted(*this, n);
+}
 
-void Cache::count_failure(ErrorKind kind) const noexcept {
+void Cache::count_failure(ErrorKind kind, std::string_view endpoint) const noexcept {
   Counter by_kind = Counter::errors_connection;
   switch (kind) {
     case ErrorKind::connection: by_kind = Counter::errors_connection; break;
@@ -100,36 +103,47 @@ void Cache::count_failure(ErrorKind kind) const noexcept {
   }
   count(Counter::errors);
   count(by_kind);
+  core_->metrics.failure(*this, kind, endpoint);
 }
 
 Cache::Value Cache::get(std::string_view key) {
+  auto scope = core_->time(*this, Op::get);
   auto v = do_get(key);
   if (v && detail::looks_like_entry(*v)) detail::strip_entry_for_get(v);
   count(v ? Counter::hits : Counter::misses);
+  scope.outcome(v ? OpOutcome::hit : OpOutcome::miss);
   return v;
 }
 
 Cache::Value Cache::get_stored(std::string_view key) {
+  auto scope = core_->time(*this, Op::get);
   auto v = do_get(key);
   count(v ? Counter::hits : Counter::misses);
+  scope.outcome(v ? OpOutcome::hit : OpOutcome::miss);
   return v;
 }
 
 bool Cache::set(std::string_view key, std::string_view value, Ttl ttl) {
+  auto scope = core_->time(*this, Op::set);
   const bool ok = do_set(key, value, ttl);
   if (ok) count(Counter::sets);
+  scope.outcome(ok);
   return ok;
 }
 
 bool Cache::add(std::string_view key, std::string_view value, Ttl ttl) {
+  auto scope = core_->time(*this, Op::add);
   const bool ok = do_add(key, value, ttl);
   if (ok) count(Counter::sets);
+  scope.outcome(ok);
   return ok;
 }
 
 bool Cache::remove(std::string_view key) {
+  auto scope = core_->time(*this, Op::remove);
   const bool ok = do_remove(key);
   if (ok) count(Counter::removes);
+  scope.outcome(ok);
   return ok;
 }
 
@@ -143,6 +157,7 @@ std::vector<Cache::Value> Cache::get_many(const std::vector<std::string>& keys) 
 }
 std::vector<Cache::Value> Cache::get_many(const KeyList& keys) {
   if (keys.empty()) return {};
+  auto scope = core_->time(*this, Op::get_many);
   auto values = do_get_many(keys);
   for (auto& v : values) {
     if (v && detail::looks_like_entry(*v)) detail::strip_entry_for_get(v);
@@ -150,15 +165,18 @@ std::vector<Cache::Value> Cache::get_many(const KeyList& keys) {
   const std::uint64_t hits = hits_in(values);
   if (hits != 0) count(Counter::hits, hits);
   if (values.size() != hits) count(Counter::misses, values.size() - hits);
+  scope.outcome(hits == values.size() ? OpOutcome::hit : OpOutcome::miss);
   return values;
 }
 
 std::vector<Cache::Value> Cache::get_many_stored(const KeyList& keys) {
   if (keys.empty()) return {};
+  auto scope = core_->time(*this, Op::get_many);
   auto values = do_get_many(keys);
   const std::uint64_t hits = hits_in(values);
   if (hits != 0) count(Counter::hits, hits);
   if (values.size() != hits) count(Counter::misses, values.size() - hits);
+  scope.outcome(hits == values.size() ? OpOutcome::hit : OpOutcome::miss);
   return values;
 }
 
@@ -173,8 +191,10 @@ bool Cache::set_many(const std::vector<std::pair<std::string, std::string>>& ite
 }
 bool Cache::set_many(const ItemList& items, Ttl ttl) {
   if (items.empty()) return true;
+  auto scope = core_->time(*this, Op::set_many);
   const bool ok = do_set_many(items, ttl);
   if (ok) count(Counter::sets, items.size());
+  scope.outcome(ok);
   return ok;
 }
 
@@ -182,18 +202,23 @@ std::size_t Cache::remove_many(std::initializer_list<std::string_view> keys) { r
 std::size_t Cache::remove_many(const std::vector<std::string>& keys) { return remove_many(to_key_list(keys)); }
 std::size_t Cache::remove_many(const KeyList& keys) {
   if (keys.empty()) return 0;
+  auto scope = core_->time(*this, Op::remove_many);
   const std::size_t n = do_remove_many(keys);
   if (n != 0) count(Counter::removes, n);
+  scope.outcome(n != 0);
   return n;
 }
 
 std::optional<std::int64_t> Cache::increment(std::string_view key, std::int64_t delta) {
-  return do_increment(key, delta);
+  auto scope = core_->time(*this, Op::increment);
+  auto v = do_increment(key, delta);
+  scope.outcome(v.has_value());
+  return v;
 }
 
 std::optional<std::int64_t> Cache::decrement(std::string_view key, std::int64_t delta) {
   if (delta == std::numeric_limits<std::int64_t>::min()) return std::nullopt;
-  return do_increment(key, -delta);
+  return increment(key, -delta);
 }
 
 std::optional<Ttl> Cache::ttl(std::string_view key) { return do_ttl(key); }

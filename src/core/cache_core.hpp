@@ -16,6 +16,7 @@
 
 #include "cachet/cache.hpp"
 #include "core/loader_pool.hpp"
+#include "metrics/op_metrics.hpp"
 
 namespace cachet::detail {
 
@@ -55,6 +56,7 @@ class StripedCounters {
     bool exclusive;  // only this thread writes stripe `index`
   };
   static Slot thread_slot() noexcept;
+  friend class CacheCore;  // the metrics' call counters use the same stripe index
   std::array<Stripe, kStripes> stripes_{};
 };
 
@@ -83,7 +85,11 @@ class SingleFlight {
 struct LoadState {
   std::mutex mu;  // guards the fields below but `guard`
   LoadOptions defaults;
-  std::atomic<bool> has_defaults{false};  // defaults differ from LoadOptions{}: merging needs the lock
+  std::atomic<bool> has_defaults{false};
+  // Hashes of keys whose eager refresh is running (a hint: a slot may hold
+  // another key's hash; then the flight table decides).
+  static constexpr std::size_t kRefreshHints = 64;
+  std::array<std::atomic<std::uint64_t>, kRefreshHints> refreshing{};  // defaults differ from LoadOptions{}: merging needs the lock
   LoadExecutor executor;            // an application's, or empty: `pool`
   std::size_t threads = 2;          // size of `pool` when it is created
   std::unique_ptr<LoaderPool> pool; // created on the first background load
@@ -96,6 +102,14 @@ class CacheCore {
   StripedCounters counters;
   SingleFlight flights;
   LoadState loading;
+  metrics::CacheMetrics metrics;
+
+  /// Counts and times one call of `op` until the returned scope ends.
+  metrics::OpScope time(const Cache& cache, Op op) noexcept {
+    const auto slot = StripedCounters::thread_slot();
+    return metrics::OpScope(cache, metrics, op, slot.index, slot.exclusive);
+  }
 };
+static_assert(metrics::CacheMetrics::kStripes == StripedCounters::kStripes, "one stripe index for both");
 
 }  // namespace cachet::detail

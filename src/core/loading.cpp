@@ -9,6 +9,7 @@
 // deadlines and decides from its own stale value what it answers.
 #include <chrono>
 #include <cmath>
+#include <functional>
 #include <random>
 #include <stdexcept>
 #include <string>
@@ -65,32 +66,6 @@ detail::RateLimiter& stale_log() {
 
 }  // namespace
 
-void LoadOptions::validate() const {
-  auto negative = [](const char* name, milliseconds v) {
-    if (v.count() < 0) {
-      throw std::invalid_argument(std::string("LoadOptions.") + name + "=" + ms_text(v) +
-                                  " is invalid; accepted: 0 or a positive duration");
-    }
-  };
-  negative("fail_safe_max", fail_safe_max);
-  negative("fail_safe_throttle", fail_safe_throttle);
-  negative("soft_timeout", soft_timeout);
-  negative("hard_timeout", hard_timeout);
-  if (lock_timeout.count() <= 0) {
-    throw std::invalid_argument("LoadOptions.lock_timeout=" + ms_text(lock_timeout) +
-                                " is invalid; accepted: a positive duration");
-  }
-  if (!(eager_refresh >= 0.0 && eager_refresh < 1.0)) {
-    throw std::invalid_argument("LoadOptions.eager_refresh=" + std::to_string(eager_refresh) +
-                                " is invalid; accepted: 0 (off) or a fraction in (0, 1), e.g. 0.8");
-  }
-  if (hard_timeout.count() > 0 && soft_timeout.count() > 0 && hard_timeout < soft_timeout) {
-    throw std::invalid_argument("LoadOptions.hard_timeout=" + ms_text(hard_timeout) +
-                                " is invalid; accepted: 0 (none) or a duration >= soft_timeout (" +
-                                ms_text(soft_timeout) + ")");
-  }
-}
-
 namespace detail {
 
 /// get_or_set's algorithm; a friend of Cache, so it may call the do_* virtuals
@@ -115,6 +90,8 @@ class Loading {
     const LoaderRef* inline_loader = nullptr;  // the caller's loader (inline runs only)
     std::shared_ptr<OwnedLoader> owned;        // a copy (background runs)
     bool refresh = false;                    // eager refresh: load even though a fresh value is stored
+    std::atomic<std::uint64_t>* refresh_hint = nullptr;  // LoadState::refreshing slot, cleared when done
+    std::uint64_t refresh_hash = 0;
     bool finished = false;
 
     ~Job() {
@@ -138,16 +115,26 @@ class Loading {
 
     void finish_value(std::string value) {
       flight->value = std::move(value);  // published under finish()'s lock
-      cache->core_->flights.finish(key, flight);
-      finished = true;
+      finish();
     }
     void finish_error(std::exception_ptr e) {
       flight->error = std::move(e);
+      finish();
+    }
+    void finish() {
       cache->core_->flights.finish(key, flight);
+      if (refresh_hint != nullptr) {
+        std::uint64_t mine = refresh_hash;
+        refresh_hint->compare_exchange_strong(mine, 0, std::memory_order_relaxed);
+      }
       finished = true;
     }
 
-    std::string load() { return owned ? owned->load() : inline_loader->call(inline_loader->ctx); }
+    std::string load() {
+      return cache->core_->time(*cache, Op::load).run([&] {
+        return owned ? owned->load() : inline_loader->call(inline_loader->ctx);
+      });
+    }
 
     // A fresh value stored now (plain or with its header), if any.
     std::optional<std::string> fresh_now() {
@@ -301,9 +288,15 @@ class Loading {
 
   // An eager refresh of a fresh hit: one background load per key, nobody waits.
   static void refresh(Cache& cache, std::string_view key, const LoaderRef& loader, const LoadOptions& o, Ttl ttl) {
+    // Every hit between the refresh point and the new value's arrival asks for
+    // a refresh; a lock-free hint spares them the flight table's mutex.
+    const std::uint64_t hash = std::hash<std::string_view>{}(key) | 1;
+    auto& hint = cache.core_->loading.refreshing[hash % LoadState::kRefreshHints];
+    if (hint.load(std::memory_order_relaxed) == hash) return;
     const std::string k(key);
     auto [flight, leader] = cache.core_->flights.join(k);
     if (!leader) return;  // a load of this key is running already
+    hint.store(hash, std::memory_order_relaxed);
     auto job = std::make_shared<Job>();
     job->cache = &cache;
     job->guard = cache.core_->loading.guard;
@@ -312,6 +305,8 @@ class Loading {
     job->ttl = ttl;
     job->flight = flight;
     job->refresh = true;
+    job->refresh_hint = &hint;
+    job->refresh_hash = hash;
     job->owned = loader.own(loader.ctx);
     if (!job->owned) {
       // A non-copyable loader passed as an lvalue cannot run later: no refresh.
@@ -369,13 +364,11 @@ class Loading {
     return *f.value;
   }
 
-  static std::string get_or_set(Cache& cache, std::string_view key, const LoaderRef& loader, const LoadOptions& call) {
+  // Everything but the plain hit (Cache::get_or_set_erased): `raw` is what the
+  // cache holds, nullopt or an entry that may carry a header.
+  [[gnu::noinline]] static std::string get_or_set(Cache& cache, std::string_view key, const LoaderRef& loader,
+                                                   const LoadOptions& call, std::optional<std::string> raw) {
     call.validate();
-    auto raw = cache.do_get(key);
-    if (raw && !looks_like_entry(*raw)) {  // the common hit: plain bytes, nothing to decide
-      cache.count(Counter::hits);
-      return std::move(*raw);
-    }
     const auto start = Clock::now();  // timeouts count from here: no fresh value was found
     const LoadOptions o = merged(cache, call);
     std::optional<std::string> stale;
@@ -444,68 +437,13 @@ class Loading {
 
 std::string Cache::get_or_set_erased(std::string_view key, const detail::LoaderRef& loader,
                                      const LoadOptions& options) {
-  return detail::Loading::get_or_set(*this, key, loader, options);
-}
-
-void Cache::set_load_defaults(const LoadOptions& defaults) {
-  defaults.validate();
-  std::lock_guard<std::mutex> lock(core_->loading.mu);
-  core_->loading.defaults = defaults;
-  core_->loading.defaults.ttl = Ttl{};
-  const LoadOptions unset;
-  const LoadOptions& d = core_->loading.defaults;
-  const bool any = d.fail_safe || d.fail_safe_max != unset.fail_safe_max ||
-                   d.fail_safe_throttle != unset.fail_safe_throttle || d.soft_timeout != unset.soft_timeout ||
-                   d.hard_timeout != unset.hard_timeout || d.eager_refresh != unset.eager_refresh ||
-                   d.distributed_lock || d.lock_timeout != unset.lock_timeout;
-  core_->loading.has_defaults.store(any, std::memory_order_release);
-}
-
-LoadOptions Cache::load_defaults() const {
-  std::lock_guard<std::mutex> lock(core_->loading.mu);
-  return core_->loading.defaults;
-}
-
-void Cache::set_load_executor(LoadExecutor executor) {
-  std::lock_guard<std::mutex> lock(core_->loading.mu);
-  core_->loading.executor = std::move(executor);
-}
-
-void Cache::set_loader_threads(std::size_t threads) {
-  if (threads == 0) throw std::invalid_argument("Cache::set_loader_threads(0): accepted: 1 or more threads");
-  std::lock_guard<std::mutex> lock(core_->loading.mu);
-  core_->loading.threads = threads;
-}
-
-void Cache::stop_background_loads() noexcept {
-  auto& st = core_->loading;
-  std::unique_ptr<detail::LoaderPool> pool;
-  {
-    std::lock_guard<std::mutex> lock(st.mu);
-    st.stopped = true;
-    pool = std::move(st.pool);
+  auto scope = core_->time(*this, Op::get_or_set);
+  auto raw = do_get(key);
+  if (raw && !detail::looks_like_entry(*raw)) {  // the common hit: plain bytes, nothing to decide
+    count(Counter::hits);
+    return scope.run([&] { return std::move(*raw); });
   }
-  st.guard->close();     // waits for loads in progress
-  if (pool) pool->stop();  // drops queued loads (their waiters get an error), joins
+  return scope.run([&] { return detail::Loading::get_or_set(*this, key, loader, options, std::move(raw)); });
 }
-
-LockResult Cache::try_lock(std::string_view lock_key, std::string_view token, Ttl ttl) {
-  try {
-    return do_try_lock(lock_key, token, ttl);
-  } catch (const BackendError&) {
-    return LockResult::unavailable;
-  }
-}
-
-void Cache::unlock(std::string_view lock_key, std::string_view token) {
-  try {
-    do_unlock(lock_key, token);
-  } catch (const BackendError&) {
-    // The lock expires by itself after its ttl.
-  }
-}
-
-LockResult Cache::do_try_lock(std::string_view, std::string_view, Ttl) { return LockResult::acquired; }
-void Cache::do_unlock(std::string_view, std::string_view) {}
 
 }  // namespace cachet

@@ -7,6 +7,7 @@
 
 #include <cstdlib>
 #include <string_view>
+#include <tuple>
 #include <utility>
 
 #include "cachet/errors.hpp"
@@ -136,13 +137,9 @@ SimpleCacheOptions CacheConfig::simple_options() const {
 
 LoadOptions CacheConfig::load_options() const {
   LoadOptions o;
-  o.fail_safe = fail_safe;
-  o.fail_safe_max = fail_safe_max;
-  o.fail_safe_throttle = fail_safe_throttle;
-  o.soft_timeout = loader_soft_timeout;
-  o.hard_timeout = loader_hard_timeout;
-  o.eager_refresh = eager_refresh;
-  o.distributed_lock = distributed_lock;
+  std::tie(o.fail_safe, o.distributed_lock, o.eager_refresh) = std::tie(fail_safe, distributed_lock, eager_refresh);
+  std::tie(o.fail_safe_max, o.fail_safe_throttle) = std::tie(fail_safe_max, fail_safe_throttle);
+  std::tie(o.soft_timeout, o.hard_timeout) = std::tie(loader_soft_timeout, loader_hard_timeout);
   return o;
 }
 

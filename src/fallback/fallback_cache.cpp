@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <mutex>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -63,6 +64,8 @@ struct FallbackCache::Impl {
   detail::Breaker breaker;
 
   std::mutex journal_mu;  // guards journal (size() excepted); held across "secondary write + record"
+  bool closing = false;   // guarded by journal_mu: close_locked() is running
+  std::optional<std::pair<BreakerState, BreakerState>> deferred_change;  // guarded by journal_mu
   Journal journal;
 
   std::mutex probe_mu;  // one probe-and-recover at a time
@@ -105,7 +108,12 @@ struct FallbackCache::Impl {
     } else if (to == BreakerState::closed) {
       lg->info("cachet: {} recovered; breaker closed", primary->backend());
     }
+    if (closing) {  // journal_mu is held: reported by close_and_report() once it is released
+      deferred_change.emplace(from, to);
+      return;
+    }
     fire_callback(from, to);
+    self.notify_breaker_state(from, to);
   }
 
   void fire_callback(BreakerState from, BreakerState to) {
@@ -200,7 +208,7 @@ struct FallbackCache::Impl {
     for (int round = 0;; ++round) {
       std::unique_lock<std::mutex> lock(journal_mu);
       if (journal.empty()) {
-        close_locked();
+        close_and_report(lock);
         return true;
       }
       const bool drain = round >= 1 && (journal.size() <= kDrainMax || round >= kMaxOpenRounds);
@@ -228,7 +236,7 @@ struct FallbackCache::Impl {
         return false;
       }
       if (drain && journal.empty()) {  // writers were held back: nothing new was journaled
-        close_locked();
+        close_and_report(lock);
         return true;
       }
     }
@@ -238,8 +246,21 @@ struct FallbackCache::Impl {
   // secondary's entries: other instances may have written newer values to the
   // primary during the outage.
   void close_locked() {
+    closing = true;
     breaker.close();
+    closing = false;
     secondary->clear();
+  }
+
+  // close_locked(), then the state change reaches the callback and the
+  // observer after journal_mu is released (they may call back into the cache).
+  void close_and_report(std::unique_lock<std::mutex>& lock) {
+    close_locked();
+    const auto change = std::exchange(deferred_change, std::nullopt);
+    lock.unlock();
+    if (!change) return;
+    fire_callback(change->first, change->second);
+    self.notify_breaker_state(change->first, change->second);
   }
 
   bool probe_and_recover() {
@@ -311,6 +332,18 @@ void FallbackCache::fill_stats(CacheStats& s) const {
   const auto sec = impl_->secondary->stats();
   s.items = sec.items;
   s.bytes = sec.bytes;
+}
+
+void FallbackCache::collect_metrics(MetricsWriter& out) const {
+  const BreakerStats b = breaker();
+  out.gauge("cachet_breaker_state", "Circuit breaker state: 0 closed, 1 open, 2 half-open.",
+            b.state == BreakerState::closed ? 0 : b.state == BreakerState::open ? 1 : 2);
+  out.counter("cachet_breaker_trips_total", "Times the breaker opened.", b.trips);
+  out.gauge("cachet_journal_keys", "Keys waiting to be replayed to the primary.", static_cast<double>(b.journal_size));
+  out.counter("cachet_journal_overflows_total", "Outages whose journal overflowed (the primary's prefix was cleared).",
+              b.journal_overflows);
+  out.counter("cachet_journal_replays_total", "Journal entries replayed to the primary.", b.replays);
+  out.counter("cachet_secondary_operations_total", "Operations served by the secondary cache.", b.secondary_ops);
 }
 
 // Reads use get_stored(): an entry's get_or_set header (fail-safe, eager

@@ -15,6 +15,7 @@
 #include <utility>
 
 #include "cachet/errors.hpp"
+#include "cachet/metrics.hpp"
 #include "core/fields.hpp"
 #include "core/log.hpp"
 #include "hybrid/coherence.hpp"
@@ -263,6 +264,24 @@ void HybridCache::fill_stats(CacheStats& s) const {
                      &CacheStats::errors_tls}) {
     s.*field = l2.*field;
   }
+}
+
+void HybridCache::collect_metrics(MetricsWriter& out) const {
+  const HybridStats h = hybrid_stats();
+  out.gauge("cachet_l1_in_use", "1 while the hybrid's L1 is used, 0 while it is bypassed (channel lost).",
+            h.l1_in_use ? 1 : 0, {{"mode", cachet::to_string(h.mode)}});
+  out.counter("cachet_l1_hits_total", "Lookups answered by the hybrid's L1.", h.l1_hits);
+  out.counter("cachet_l2_hits_total", "Lookups the hybrid answered from its L2.", h.l2_hits);
+  out.counter("cachet_invalidations_total", "Keys reported changed by the invalidation channel.", h.invalidations);
+  for (const auto& [cause, n] : {std::pair<const char*, std::uint64_t>{"flush", h.l1_clears_flush},
+                                 {"channel_loss", h.l1_clears_channel_loss},
+                                 {"recovery", h.l1_clears_recovery}}) {
+    out.counter("cachet_l1_clears_total", "Times the hybrid's L1 was cleared, by cause.", n, {{"cause", cause}});
+  }
+  out.counter("cachet_invalidation_channel_losses_total", "Times the invalidation channel was lost.",
+              h.channel_losses);
+  out.counter("cachet_stale_installs_prevented_total",
+              "L1 fills skipped because an invalidation arrived during the fetch.", h.stale_installs_prevented);
 }
 
 Cache::Value HybridCache::do_get(std::string_view key) {

@@ -11,6 +11,8 @@
 #include <utility>
 
 #include "core/log.hpp"
+#include "metrics/histogram.hpp"
+#include "metrics/op_metrics.hpp"
 #include "redis/pool.hpp"
 #include "redis/settings.hpp"
 #include "redis/topology.hpp"
@@ -68,6 +70,7 @@ struct RedisCache::Impl {
   const std::string& prefix;
   std::unique_ptr<redis::Topology> topology;
   detail::RateLimiter limiter;
+  metrics::Histogram roundtrip;  // call_expect's commands, every call (a round trip dwarfs two clock reads)
 
   Impl(RedisCache& cache, RedisOptions opts) : self(cache), options(std::move(opts)), prefix(options.key_prefix) {
     topology = std::make_unique<redis::StandaloneTopology>(
@@ -79,8 +82,8 @@ struct RedisCache::Impl {
 
   /// A backend failure: counted (errors + errors_<kind>), then logged
   /// (rate-limited) under FailOpen or thrown under Throw.
-  void fail(const char* op, Failure&& failure) {
-    self.count_failure(failure.kind);
+  void fail(const char* op, Failure&& failure, std::string_view endpoint = {}) {
+    self.count_failure(failure.kind, endpoint);
     if (options.on_error == ErrorPolicy::Throw) throw BackendError(failure.kind, failure.message, failure.cause);
     detail::log_limited(limiter, spdlog::level::warn, fmt::format("redis {} failed: {}", op, failure.message));
   }
@@ -97,7 +100,7 @@ struct RedisCache::Impl {
     Failure failure;
     auto lease = pool.acquire(failure);
     if (!lease) {
-      fail(op, std::move(failure));
+      fail(op, std::move(failure), pool.endpoint().describe());
       return {};
     }
     Request& request = lease->request();
@@ -106,7 +109,7 @@ struct RedisCache::Impl {
     const bool sent = lease->send(request, failure);
     request.clear();  // written (or failed); this also releases a very large request at once
     if (!sent) {
-      fail(op, std::move(failure));
+      fail(op, std::move(failure), lease->endpoint_name());
       return {};
     }
     return lease;
@@ -116,29 +119,32 @@ struct RedisCache::Impl {
   ReplyPtr receive(const char* op, Connection& conn, std::string_view command) {
     Failure failure;
     auto reply = conn.receive(failure, command);
-    if (!reply) fail(op, std::move(failure));
+    if (!reply) fail(op, std::move(failure), conn.endpoint_name());
     return reply;
   }
 
   /// An error reply, or a reply of a type the command cannot give.
   void bad_reply(const char* op, Connection& conn, const redisReply& reply, std::string_view command) {
     if (reply.type == REDIS_REPLY_ERROR) {
-      fail(op, conn.reply_failure(reply, command));
+      fail(op, conn.reply_failure(reply, command), conn.endpoint_name());
       return;
     }
     conn.mark_broken();  // out of step with the server: never reuse
     fail(op, Failure{ErrorKind::protocol, fmt::format("protocol error: unexpected {} reply to {} ({})",
-                                                      reply_type_name(reply.type), command, conn.endpoint_name())});
+                                                      reply_type_name(reply.type), command, conn.endpoint_name())},
+         conn.endpoint_name());
   }
 
   /// One command whose reply must be of type t1 or t2; an error reply or any
   /// other type is a failure (handled). Null on failure.
   template <class Build>
   ReplyPtr call_expect(const char* op, std::string_view key, const char* command, int t1, int t2, Build&& build) {
+    const std::uint64_t t0 = self.metrics_enabled() ? metrics::now_ns() : 0;
     auto lease = start(op, key, std::forward<Build>(build));
     if (!lease) return nullptr;
     auto reply = receive(op, *lease, command);
     if (!reply) return nullptr;
+    if (t0 != 0) roundtrip.record(metrics::now_ns() - t0, 1);
     if (reply->type != t1 && reply->type != t2) {
       bad_reply(op, *lease, *reply, command);
       return nullptr;
@@ -155,7 +161,7 @@ struct RedisCache::Impl {
     }
     Failure failure = conn.reply_failure(reply, "INCRBY");
     if (failure.cause == ErrorCause::not_integer || failure.cause == ErrorCause::overflow) return;
-    fail("increment", std::move(failure));
+    fail("increment", std::move(failure), conn.endpoint_name());
   }
 
   void set_command(Request& r, std::string_view key, std::string_view value, Ttl ttl, bool nx) {
@@ -182,6 +188,13 @@ std::optional<TlsSessionInfo> RedisCache::tls_session() {
   auto lease = impl_->topology->pools().front()->acquire(failure);
   if (!lease) impl_->fail("tls_session", std::move(failure));
   return lease ? std::optional<TlsSessionInfo>(lease->tls_info()) : std::nullopt;
+}
+
+void RedisCache::collect_metrics(MetricsWriter& out) const {
+  LatencySnapshot s;
+  impl_->roundtrip.read(s);
+  out.histogram("cachet_redis_roundtrip_seconds",
+                "Redis command round trips in seconds: connection checkout, send, server, reply (every call).", s);
 }
 
 Cache::Value RedisCache::do_get(std::string_view key) {
