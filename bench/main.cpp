@@ -29,7 +29,7 @@ const char* const kUsage =
     "  --redis-port P      a redis-server this run may FLUSHALL (default: start a private one\n"
     "                      on a free loopback port, stopped after the Redis suite)\n"
     "  --redis-host H      host of --redis-port's server (default 127.0.0.1)\n"
-    "  --only LIST         suites to run: memory,redis,missratio,rss,loading,metrics (default all)\n"
+    "  --only LIST         suites to run: memory,redis,missratio,rss,loading,metrics,tls (default all)\n"
     "  --stat median|best  statistic compared across rounds (default median)\n"
     "  --csv PATH          write every result as CSV\n"
     "  --selfcheck         check the Zipf sampler against the exact pmf and exit\n";
@@ -107,9 +107,10 @@ int main(int argc, char** argv) {
     } else if (a == "--only") {
       std::stringstream in(next());
       for (std::string item; std::getline(in, item, ',');) {
-        if (item != "memory" && item != "redis" && item != "missratio" && item != "rss" && item != "loading" &&
-            item != "metrics")
-          usage_error("--only: unknown suite '" + item + "' (accepted: memory, redis, missratio, rss, loading, metrics)");
+        static const std::set<std::string> kSuites = {"memory", "redis", "missratio", "rss", "loading", "metrics", "tls"};
+        if (kSuites.count(item) == 0) {
+          usage_error("--only: unknown suite '" + item + "' (accepted: memory, redis, missratio, rss, loading, metrics, tls)");
+        }
         only.insert(item);
       }
     } else if (a == "--stat") {
@@ -172,6 +173,7 @@ int main(int argc, char** argv) {
     if (wanted("rss")) rss_suite(o, report);
     if (wanted("loading")) loading_suite(o, report);
     if (wanted("metrics")) metrics_suite(o, report);
+    if (wanted("tls")) tls_suite(o, report);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "cachet_bench: aborted: %s\n", e.what());
     return 1;

@@ -23,6 +23,7 @@ void redis_suite(const Options& o, Report& report);      // P1, P2, P3
 void miss_ratio_suite(const Options& o, Report& report);  // P5
 void rss_suite(const Options& o, Report& report);        // P6 (runs children)
 void metrics_suite(const Options& o, Report& report);    // M1, M2: metrics on vs off
+void tls_suite(const Options& o, Report& report);        // T1-T3: RedisCache over TLS vs raw OpenSSL
 void loading_suite(const Options& o, Report& report);    // L1, L2: get_or_set with LoadOptions
 /// Child process of rss_suite: prints one line of results; returns the exit code.
 int rss_child(const std::string& mode, bool quick);
