@@ -28,7 +28,7 @@ Span userinfo_password(std::string_view url) {
   return {colon + 1, at};
 }
 
-// Every "password=VALUE" that follows a '?' or '&' anywhere in the URL (any
+// Every "password=VALUE" or "sentinel_password=VALUE" that follows a '?' or '&' anywhere in the URL (any
 // letter case), so a misplaced second '?' does not hide one from redaction.
 // The value ends at the next '&' or at the end.
 std::vector<Span> query_passwords(std::string_view url) {
@@ -38,7 +38,13 @@ std::vector<Span> query_passwords(std::string_view url) {
   std::transform(lowered.begin(), lowered.end(), lowered.begin(),
                  [](unsigned char c) { return static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c); });
   for (std::size_t pos = lowered.find(kKey); pos != std::string::npos; pos = lowered.find(kKey, pos + 1)) {
-    if (pos == 0 || (url[pos - 1] != '?' && url[pos - 1] != '&')) continue;
+    // "sentinel_password=" (the sentinels' own password) is a secret too.
+    constexpr std::string_view kSentinel = "sentinel_";
+    std::size_t key_begin = pos;
+    if (pos >= kSentinel.size() && lowered.compare(pos - kSentinel.size(), kSentinel.size(), kSentinel) == 0) {
+      key_begin = pos - kSentinel.size();
+    }
+    if (key_begin == 0 || (url[key_begin - 1] != '?' && url[key_begin - 1] != '&')) continue;
     const std::size_t value = pos + kKey.size();
     std::size_t end = url.find('&', value);
     if (end == std::string_view::npos) end = url.size();

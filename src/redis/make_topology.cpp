@@ -1,0 +1,71 @@
+#include "redis/make_topology.hpp"
+
+#include "redis/cluster_topology.hpp"
+#include "redis/sentinel_topology.hpp"
+#include "redis/url.hpp"
+
+namespace cachet::redis {
+
+namespace {
+
+std::vector<Endpoint> endpoints(const std::vector<RedisNode>& nodes) {
+  std::vector<Endpoint> out;
+  for (const auto& n : nodes) {
+    Endpoint e;
+    e.host = n.host;
+    e.port = n.port;
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
+}  // namespace
+
+std::unique_ptr<Topology> make_topology(const RedisOptions& options) {
+  ConnectionSettings settings;
+  settings.username = options.username;
+  settings.password = options.password;
+  settings.db = options.db;
+  settings.connect_timeout = options.connect_timeout;
+  settings.socket_timeout = options.socket_timeout;
+  settings.keepalive = options.keepalive;
+  const std::size_t pool_size = effective_pool_size(options);
+
+  switch (options.topology) {
+    case RedisTopology::cluster: {
+      ClusterConfig c;
+      c.seeds = endpoints(options.nodes);
+      c.settings = std::move(settings);
+      c.pool_size = pool_size;
+      c.pool_wait_timeout = options.pool_wait_timeout;
+      c.read_from_replicas = options.read_from_replicas;
+      c.refresh_interval = options.slot_refresh_interval;
+      c.max_redirects = options.max_redirects;
+      return std::make_unique<ClusterTopology>(std::move(c));
+    }
+    case RedisTopology::sentinel: {
+      SentinelConfig c;
+      c.sentinels = endpoints(options.nodes);
+      c.master_name = options.sentinel_master;
+      c.sentinel_settings.username = options.sentinel_username;
+      c.sentinel_settings.password = options.sentinel_password;
+      c.sentinel_settings.connect_timeout = options.connect_timeout;
+      c.sentinel_settings.socket_timeout = options.socket_timeout;
+      c.sentinel_settings.keepalive = options.keepalive;
+      c.settings = std::move(settings);
+      c.pool_size = pool_size;
+      c.pool_wait_timeout = options.pool_wait_timeout;
+      c.max_redirects = options.max_redirects;
+      return std::make_unique<SentinelTopology>(std::move(c));
+    }
+    case RedisTopology::standalone: break;
+  }
+  Endpoint endpoint;
+  endpoint.host = options.host;
+  endpoint.port = options.port;
+  endpoint.unix_socket = options.unix_socket;
+  return std::make_unique<StandaloneTopology>(
+      std::make_unique<Pool>(std::move(endpoint), std::move(settings), pool_size, options.pool_wait_timeout));
+}
+
+}  // namespace cachet::redis
