@@ -526,3 +526,68 @@ TEST(CacheConfigEnv, GuardRestoresTheEnvironment) {
   EXPECT_EQ(std::getenv("CACHE_FALLBACK"), nullptr);
   ::unsetenv("CACHE_THRESHOLD");
 }
+
+// ---- Flask-Caching's Cluster and Sentinel spellings -------------------------
+
+TEST(ConfigFlaskTopologies, RedisClusterCacheWithItsNodes) {
+  const auto c = CacheConfig::from_map({{"CACHE_TYPE", "RedisClusterCache"},
+                                        {"CACHE_REDIS_CLUSTER", "10.0.0.1:7000,10.0.0.2:7001"},
+                                        {"CACHE_REDIS_PASSWORD", "flask-pw"}});
+  EXPECT_EQ(c.type, CacheType::redis);
+  const auto o = c.redis_options();
+  EXPECT_EQ(o.topology, cachet::RedisTopology::cluster);
+  ASSERT_EQ(o.nodes.size(), 2u);
+  EXPECT_EQ(o.nodes[1].host, "10.0.0.2");
+  EXPECT_EQ(o.nodes[1].port, 7001);
+  EXPECT_EQ(o.password, "flask-pw");
+  EXPECT_EQ(c.to_string().find("flask-pw"), std::string::npos) << c.to_string();
+  EXPECT_NE(c.to_string().find("CACHE_TYPE=redis (cluster)"), std::string::npos) << c.to_string();
+}
+
+TEST(ConfigFlaskTopologies, RedisSentinelCacheWithSentinelsAndMaster) {
+  const auto c = CacheConfig::from_map({{"CACHE_TYPE", "RedisSentinelCache"},
+                                        {"CACHE_REDIS_SENTINELS", "s1,s2:26380"},
+                                        {"CACHE_REDIS_SENTINEL_MASTER", "mymaster"}});
+  const auto o = c.redis_options();
+  EXPECT_EQ(o.topology, cachet::RedisTopology::sentinel);
+  EXPECT_EQ(o.sentinel_master, "mymaster");
+  ASSERT_EQ(o.nodes.size(), 2u);
+  EXPECT_EQ(o.nodes[0].port, 26379);
+  EXPECT_EQ(o.nodes[1].port, 26380);
+}
+
+TEST(ConfigFlaskTopologies, TheUrlFormWorksWithTheFlaskType) {
+  const auto c = CacheConfig::from_map(
+      {{"CACHE_TYPE", "RedisClusterCache"}, {"REDIS_URL", "redis+cluster://h1:7000?read_from_replicas=yes"}});
+  EXPECT_TRUE(c.redis_options().read_from_replicas);
+}
+
+TEST(ConfigFlaskTopologies, InconsistentMixesNameBothKeys) {
+  auto error_of = [](const std::map<std::string, std::string>& m) {
+    try {
+      CacheConfig::from_map(m);
+    } catch (const cachet::ConfigError& e) {
+      return std::string(e.what());
+    }
+    return std::string("(no error)");
+  };
+  auto names = [](const std::string& msg, const char* a, const char* b) {
+    return msg.find(a) != std::string::npos && msg.find(b) != std::string::npos;
+  };
+  std::string e = error_of({{"CACHE_TYPE", "redis"}, {"CACHE_REDIS_CLUSTER", "h:1"}});
+  EXPECT_TRUE(names(e, "CACHE_REDIS_CLUSTER", "CACHE_TYPE")) << e;
+  e = error_of({{"CACHE_TYPE", "RedisClusterCache"}, {"CACHE_REDIS_CLUSTER", "h:1"}, {"REDIS_URL", "redis+cluster://h:2"}});
+  EXPECT_TRUE(names(e, "CACHE_REDIS_CLUSTER", "REDIS_URL")) << e;
+  e = error_of({{"CACHE_TYPE", "RedisSentinelCache"}, {"CACHE_REDIS_SENTINELS", "s:1"}});
+  EXPECT_TRUE(names(e, "CACHE_REDIS_SENTINELS", "CACHE_REDIS_SENTINEL_MASTER")) << e;
+  e = error_of({{"CACHE_TYPE", "RedisClusterCache"}, {"CACHE_REDIS_SENTINELS", "s:1"}, {"CACHE_REDIS_SENTINEL_MASTER", "m"}});
+  EXPECT_TRUE(names(e, "CACHE_REDIS_SENTINELS", "CACHE_TYPE")) << e;
+  e = error_of({{"CACHE_TYPE", "RedisClusterCache"}, {"REDIS_URL", "redis://h:1"}});
+  EXPECT_TRUE(names(e, "RedisClusterCache", "REDIS_URL")) << e;
+  e = error_of({{"CACHE_TYPE", "RedisClusterCache"},
+                {"REDIS_URL", "redis+cluster://:url-pw@h:1"},
+                {"CACHE_REDIS_PASSWORD", "other-pw"}});
+  EXPECT_TRUE(names(e, "CACHE_REDIS_PASSWORD", "REDIS_URL")) << e;
+  EXPECT_EQ(e.find("other-pw"), std::string::npos) << e;
+  EXPECT_EQ(e.find("url-pw"), std::string::npos) << e;
+}

@@ -297,3 +297,32 @@ TEST_F(Secrets, FactoryWithAWrongPassword) {
 }
 
 }  // namespace
+
+TEST_F(Secrets, ClusterAndSentinelPasswordsAreRedacted) {
+  const std::string s = kSecret;
+  for (const std::string& url :
+       {"redis+cluster://:" + s + "@h1:7000,h2:7001", "redis+sentinel://s1,s2:26380/mymaster?sentinel_password=" + s,
+        "redis+sentinel://u:" + s + "@s1/mymaster/2?sentinel_username=su&sentinel_password=" + s}) {
+    const auto o = RedisOptions::from_url(url);
+    EXPECT_TRUE(o.password == s || o.sentinel_password == s) << "the password must reach the options";
+    text(o.to_string());
+    text(o.redacted_url());
+    EXPECT_NE(o.redacted_url().find("***"), std::string::npos) << o.redacted_url();
+    EXPECT_EQ(RedisOptions::from_url(o.redacted_url()).nodes, o.nodes);
+    const auto c = CacheConfig::from_map({{"CACHE_TYPE", "redis"}, {"REDIS_URL", url}});
+    text(c.to_string());
+    text(c.redis_options().redacted_url());
+    // A malformed variant quotes the URL in its message.
+    collect([&] { RedisOptions::from_url(url + "&bogus=1"); }, true, url);
+  }
+  const auto flask = CacheConfig::from_map({{"CACHE_TYPE", "RedisClusterCache"},
+                                            {"CACHE_REDIS_CLUSTER", "h1:7000"},
+                                            {"CACHE_REDIS_PASSWORD", s}});
+  EXPECT_EQ(flask.redis_options().password, s);
+  text(flask.to_string());
+  text(flask.redis_options().to_string());
+  collect([&] {
+    CacheConfig::from_map(
+        {{"CACHE_TYPE", "RedisClusterCache"}, {"REDIS_URL", "redis+cluster://:other@h:1"}, {"CACHE_REDIS_PASSWORD", s}});
+  });
+}

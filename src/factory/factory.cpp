@@ -123,7 +123,9 @@ std::unique_ptr<Cache> CacheFactory::create() {
       break;
   }
 
-  report_.target = detail::redact_url(config_.redis_url);
+  report_.target = config_.redis_url_set || config_.redis_topology == RedisTopology::standalone
+                       ? detail::redact_url(config_.redis_url)
+                       : config_.redis_options().redacted_url();  // built from the Flask-Caching keys
   if (config_.fallback == FallbackMode::runtime) return build_runtime_fallback(config_, report_);
 
   const ProbeResult probe = probe_redis(config_);
