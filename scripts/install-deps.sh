@@ -7,10 +7,10 @@ set -euo pipefail
 pkgs=(g++ cmake ninja-build pkg-config make libhiredis-dev libfmt-dev libspdlog-dev libgtest-dev)
 for arg in "$@"; do
   case "$arg" in
-    --tests) pkgs+=(redis-server procps) ;;
+    --tests) pkgs+=(redis-server redis-tools procps) ;;  # redis-tools: redis-cli (cluster creation); redis-server runs sentinels too
     --fuzz)  pkgs+=(clang libclang-rt-14-dev) ;;
     --lint)  pkgs+=(clang-tidy cppcheck) ;;
-    --bench) pkgs+=(redis-server procps gnuplot-nox) ;;
+    --bench) pkgs+=(redis-server redis-tools procps gnuplot-nox) ;;
     *) echo "install-deps: unknown option '$arg' (accepted: --tests --fuzz --lint --bench)" >&2; exit 2 ;;
   esac
 done
