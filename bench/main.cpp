@@ -25,7 +25,8 @@ const char* const kUsage =
     "  --threads LIST      thread counts for the in-memory matrix, e.g. 1,2,4 (default 1,2)\n"
     "  --redis-port P      a redis-server this run may FLUSHALL (no port: Redis suite skipped)\n"
     "  --redis-host H      default 127.0.0.1\n"
-    "  --only LIST         suites to run: memory,redis,missratio,rss (default all)\n"
+    "  --cluster-url URL   a redis+cluster:// cluster this run may write to (none: Cluster suite skipped)\n"
+    "  --only LIST         suites to run: memory,redis,cluster,missratio,rss (default all)\n"
     "  --stat median|best  statistic compared across rounds (default median)\n"
     "  --csv PATH          write every result as CSV\n"
     "  --selfcheck         check the Zipf sampler against the exact pmf and exit\n";
@@ -89,13 +90,15 @@ int main(int argc, char** argv) {
       if (o.threads.empty()) usage_error("--threads: give a list such as 1,2,4");
     } else if (a == "--redis-port") {
       o.redis_port = parse_int(a, next(), 1, 65535);
+    } else if (a == "--cluster-url") {
+      o.cluster_url = next();
     } else if (a == "--redis-host") {
       o.redis_host = next();
     } else if (a == "--only") {
       std::stringstream in(next());
       for (std::string item; std::getline(in, item, ',');) {
-        if (item != "memory" && item != "redis" && item != "missratio" && item != "rss")
-          usage_error("--only: unknown suite '" + item + "' (accepted: memory, redis, missratio, rss)");
+        if (item != "memory" && item != "redis" && item != "cluster" && item != "missratio" && item != "rss")
+          usage_error("--only: unknown suite '" + item + "' (accepted: memory, redis, cluster, missratio, rss)");
         only.insert(item);
       }
     } else if (a == "--stat") {
@@ -140,6 +143,10 @@ int main(int argc, char** argv) {
     if (wanted("redis")) {
       if (o.redis_port) redis_suite(o, report);
       else report.note("Redis suite skipped: no --redis-port (./bench/run starts a redis-server)");
+    }
+    if (wanted("cluster")) {
+      if (!o.cluster_url.empty()) cluster_suite(o, report);
+      else report.note("Cluster suite skipped: no --cluster-url (./bench/run starts a cluster)");
     }
     if (wanted("missratio")) miss_ratio_suite(o, report);
     if (wanted("rss")) rss_suite(o, report);
