@@ -109,7 +109,8 @@ struct CACHET_EXPORT RedisOptions {
   /// Bound on each command: the longest wait for the socket to accept the
   /// request or deliver (more of) the reply. Default 500 ms; 1 ms to 10 min.
   std::chrono::milliseconds socket_timeout{500};
-  /// Most connections held open (and operations in parallel). Default 0 =
+  /// Most connections held open (and operations in parallel) per node: one
+  /// node for standalone and Sentinel, each node of a Cluster. Default 0 =
   /// automatic: 2 x hardware threads, at least 2, at most 16. Up to 1024.
   /// Connections open lazily, when an operation needs one.
   int pool_size = 0;
