@@ -36,7 +36,7 @@ Pool& ClusterTopology::node(const Endpoint& endpoint) {
   std::lock_guard<std::mutex> lock(nodes_mu_);
   auto& pool = nodes_[endpoint.describe()];
   if (!pool) {
-    pool = std::make_unique<Pool>(endpoint, config_.settings, config_.pool_size, config_.pool_wait_timeout);
+    pool = std::make_unique<Pool>(endpoint, config_.pools.connection, config_.pools.size, config_.pools.wait_timeout);
     node_order_.push_back(pool.get());
   }
   return *pool;
@@ -126,7 +126,7 @@ bool ClusterTopology::follow(ErrorCause cause, std::string_view reply, const Poo
     case ErrorCause::moved:
     case ErrorCause::ask: {
       auto to = parse_redirection(reply);
-      if (!to || ++route.redirects > config_.max_redirects) return false;
+      if (!to || ++route.redirects > config_.pools.max_redirects) return false;
       Endpoint target;
       target.host = to->host.empty() ? from.endpoint().host : to->host;
       target.port = to->port;
@@ -146,7 +146,7 @@ bool ClusterTopology::follow(ErrorCause cause, std::string_view reply, const Poo
       const auto now = Clock::now();
       if (route.backoff_since == Clock::time_point{}) route.backoff_since = now;
       const auto step = backoff_step(route.redirects++);
-      if (now + step - route.backoff_since > config_.settings.socket_timeout) return false;
+      if (now + step - route.backoff_since > config_.pools.connection.socket_timeout) return false;
       if (cause == ErrorCause::cluster_down) refresh(false);
       std::this_thread::sleep_for(step);
       route.pool = nullptr;
@@ -158,7 +158,7 @@ bool ClusterTopology::follow(ErrorCause cause, std::string_view reply, const Poo
     case ErrorCause::loading:
       // A replica that lost READONLY, or a node that just restarted: ask the
       // map again, go to the master.
-      if (++route.redirects > config_.max_redirects) return false;
+      if (++route.redirects > config_.pools.max_redirects) return false;
       refresh(false);
       route.pool = nullptr;
       route.read = false;

@@ -32,12 +32,9 @@ namespace cachet::redis {
 
 struct ClusterConfig {
   std::vector<Endpoint> seeds;
-  ConnectionSettings settings;  ///< for every node (db is always 0 in a cluster)
-  std::size_t pool_size = 2;    ///< connections per node
-  std::chrono::milliseconds pool_wait_timeout{1000};
+  PoolSettings pools;  ///< db is always 0 in a cluster
   bool read_from_replicas = false;
   std::chrono::milliseconds refresh_interval{30000};
-  int max_redirects = 5;
 };
 
 class ClusterTopology final : public Topology {
@@ -45,10 +42,16 @@ class ClusterTopology final : public Topology {
   explicit ClusterTopology(ClusterConfig config);
   ~ClusterTopology() override;
 
+  /// The slot's master, or a replica (round-robin, route.readonly) for a read
+  /// with read_from_replicas; reads the slot map first when there is none.
   Pool* pool_for(std::string_view prefix, std::string_view key, Route& route, Failure& failure) override;
+  /// Every master, from a slot map at most 100 ms old.
   std::vector<Pool*> pools(Failure& failure) override;
+  /// MOVED (repoint the slot), ASK, TRYAGAIN / CLUSTERDOWN (backoff), READONLY / LOADING (to the master).
   bool follow(ErrorCause cause, std::string_view reply, const Pool& from, Route& route) override;
+  /// Re-reads the slot map (rate-limited, never waits for another refresh).
   void lost() override;
+  /// Every one of the 16384 slots has a master.
   bool serves_all(Failure& failure) override;
 
  private:

@@ -29,18 +29,19 @@ std::unique_ptr<Topology> make_topology(const RedisOptions& options) {
   settings.connect_timeout = options.connect_timeout;
   settings.socket_timeout = options.socket_timeout;
   settings.keepalive = options.keepalive;
-  const std::size_t pool_size = effective_pool_size(options);
+  PoolSettings pools;
+  pools.connection = settings;
+  pools.size = effective_pool_size(options);
+  pools.wait_timeout = options.pool_wait_timeout;
+  pools.max_redirects = options.max_redirects;
 
   switch (options.topology) {
     case RedisTopology::cluster: {
       ClusterConfig c;
       c.seeds = endpoints(options.nodes);
-      c.settings = std::move(settings);
-      c.pool_size = pool_size;
-      c.pool_wait_timeout = options.pool_wait_timeout;
+      c.pools = std::move(pools);
       c.read_from_replicas = options.read_from_replicas;
       c.refresh_interval = options.slot_refresh_interval;
-      c.max_redirects = options.max_redirects;
       return std::make_unique<ClusterTopology>(std::move(c));
     }
     case RedisTopology::sentinel: {
@@ -52,10 +53,7 @@ std::unique_ptr<Topology> make_topology(const RedisOptions& options) {
       c.sentinel_settings.connect_timeout = options.connect_timeout;
       c.sentinel_settings.socket_timeout = options.socket_timeout;
       c.sentinel_settings.keepalive = options.keepalive;
-      c.settings = std::move(settings);
-      c.pool_size = pool_size;
-      c.pool_wait_timeout = options.pool_wait_timeout;
-      c.max_redirects = options.max_redirects;
+      c.pools = std::move(pools);
       return std::make_unique<SentinelTopology>(std::move(c));
     }
     case RedisTopology::standalone: break;
@@ -65,7 +63,7 @@ std::unique_ptr<Topology> make_topology(const RedisOptions& options) {
   endpoint.port = options.port;
   endpoint.unix_socket = options.unix_socket;
   return std::make_unique<StandaloneTopology>(
-      std::make_unique<Pool>(std::move(endpoint), std::move(settings), pool_size, options.pool_wait_timeout));
+      std::make_unique<Pool>(std::move(endpoint), std::move(settings), pools.size, options.pool_wait_timeout));
 }
 
 }  // namespace cachet::redis

@@ -63,7 +63,9 @@ SentinelTopology::~SentinelTopology() {
 Pool& SentinelTopology::pool_at(const Endpoint& endpoint) {
   std::lock_guard<std::mutex> lock(pools_mu_);
   auto& pool = pools_[endpoint.describe()];
-  if (!pool) pool = std::make_unique<Pool>(endpoint, config_.settings, config_.pool_size, config_.pool_wait_timeout);
+  if (!pool) {
+    pool = std::make_unique<Pool>(endpoint, config_.pools.connection, config_.pools.size, config_.pools.wait_timeout);
+  }
   return *pool;
 }
 
@@ -86,9 +88,9 @@ bool SentinelTopology::follow(ErrorCause cause, std::string_view, const Pool& fr
   // socket_timeout and max_redirects.
   const auto now = Clock::now();
   if (route.backoff_since == Clock::time_point{}) route.backoff_since = now;
-  if (++route.redirects > config_.max_redirects) return false;
+  if (++route.redirects > config_.pools.max_redirects) return false;
   const auto step = std::chrono::milliseconds(std::min(100, 10 << std::min(route.redirects, 4)));
-  if (now + step - route.backoff_since > config_.settings.socket_timeout) return false;
+  if (now + step - route.backoff_since > config_.pools.connection.socket_timeout) return false;
   Pool* master = resolve(true, false, nullptr);
   if (master == &from || master == nullptr) std::this_thread::sleep_for(step);
   route.pool = nullptr;
@@ -129,7 +131,7 @@ std::optional<Endpoint> SentinelTopology::ask(const Endpoint& sentinel, std::str
 }
 
 bool SentinelTopology::is_master(const Endpoint& endpoint, std::string& error, Failure& failure) {
-  auto conn = Connection::open(endpoint, config_.settings, failure);
+  auto conn = Connection::open(endpoint, config_.pools.connection, failure);
   if (!conn) {
     error += "; master " + failure.message;
     return false;

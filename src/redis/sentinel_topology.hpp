@@ -36,20 +36,22 @@ struct SentinelConfig {
   std::vector<Endpoint> sentinels;
   std::string master_name;
   ConnectionSettings sentinel_settings;  ///< AUTH and timeouts for the sentinels (db unused)
-  ConnectionSettings settings;           ///< for the master
-  std::size_t pool_size = 2;
-  std::chrono::milliseconds pool_wait_timeout{1000};
-  int max_redirects = 5;
+  PoolSettings pools;                    ///< for the master
 };
 
 class SentinelTopology final : public Topology {
  public:
   explicit SentinelTopology(SentinelConfig config);
+  /// Stops the +switch-master subscriber (at most ~250 ms + connect_timeout).
   ~SentinelTopology() override;
 
+  /// The current master for every key; resolved through the sentinels on first use.
   Pool* pool_for(std::string_view prefix, std::string_view key, Route& route, Failure& failure) override;
+  /// The current master alone.
   std::vector<Pool*> pools(Failure& failure) override;
+  /// READONLY, MASTERDOWN, LOADING: a demoted or not yet usable master; ask the sentinels again.
   bool follow(ErrorCause cause, std::string_view reply, const Pool& from, Route& route) override;
+  /// Asks the sentinels again (rate-limited, never waits for another resolution).
   void lost() override;
 
  private:

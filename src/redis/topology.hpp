@@ -23,6 +23,14 @@
 
 namespace cachet::redis {
 
+/// How a topology opens its pools: the same for every node it finds.
+struct PoolSettings {
+  ConnectionSettings connection;
+  std::size_t size = 2;  ///< connections per node
+  std::chrono::milliseconds wait_timeout{1000};
+  int max_redirects = 5;  ///< redirects / re-resolutions per operation
+};
+
 /// One operation's way through the topology.
 struct Route {
   bool read = false;      ///< in: the operation only reads (a replica may serve it)
