@@ -1,7 +1,11 @@
 // cachet_bench — cachet against same-run baselines (issue #6, targets P1-P7).
 //
-// Usually started by ./bench/run, which builds it, starts a private
-// redis-server and passes --redis-port. See docs/benchmarks.md.
+// Usually started by ./bench/run, which builds it. The Redis suite runs against
+// a private redis-server the bench starts on a free loopback port (through the
+// tests' harness, tests/support/redis_server.hpp), or against --redis-port; the
+// Cluster suite against a private 3-master cluster (tests/support/redis_cluster.hpp)
+// or --cluster-url.
+// See docs/benchmarks.md.
 #include <unistd.h>
 
 #include <climits>
@@ -14,6 +18,8 @@
 #include <thread>
 
 #include "suites.hpp"
+#include "support/redis_cluster.hpp"
+#include "support/redis_server.hpp"
 
 namespace {
 
@@ -23,10 +29,12 @@ const char* const kUsage =
     "  --rounds N          measured rounds per contender (default 15, quick 7)\n"
     "  --seconds S         seconds per measurement (default 0.08, quick 0.05)\n"
     "  --threads LIST      thread counts for the in-memory matrix, e.g. 1,2,4 (default 1,2)\n"
-    "  --redis-port P      a redis-server this run may FLUSHALL (no port: Redis suite skipped)\n"
-    "  --redis-host H      default 127.0.0.1\n"
-    "  --cluster-url URL   a redis+cluster:// cluster this run may write to (none: Cluster suite skipped)\n"
-    "  --only LIST         suites to run: memory,redis,cluster,missratio,rss (default all)\n"
+    "  --redis-port P      a redis-server this run may FLUSHALL (default: start a private one\n"
+    "                      on a free loopback port, stopped after the Redis suite)\n"
+    "  --redis-host H      host of --redis-port's server (default 127.0.0.1)\n"
+    "  --cluster-url URL   a redis+cluster:// cluster this run may write to (default: start a\n"
+    "                      private one of 3 masters, stopped after the Cluster suite)\n"
+    "  --only LIST         suites to run: memory,redis,cluster,missratio,rss,loading (default all)\n"
     "  --stat median|best  statistic compared across rounds (default median)\n"
     "  --csv PATH          write every result as CSV\n"
     "  --selfcheck         check the Zipf sampler against the exact pmf and exit\n";
@@ -57,6 +65,14 @@ double load_average() {
   return one;
 }
 
+// "redis_version:7.0.15" from the server's INFO, or "version unknown".
+std::string redis_version(const cachet::test::RedisServer& server) {
+  const std::string info = server.command({"INFO", "server"});
+  const std::size_t at = info.find("redis_version:");
+  if (at == std::string::npos) return "version unknown";
+  return info.substr(at, info.find_first_of("\r\n", at) - at);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -64,7 +80,7 @@ int main(int argc, char** argv) {
   Options o;
   std::set<std::string> only;
   std::string csv, child;
-  bool rounds_set = false, seconds_set = false;
+  bool rounds_set = false, seconds_set = false, host_set = false;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     auto next = [&]() -> std::string {
@@ -94,11 +110,13 @@ int main(int argc, char** argv) {
       o.cluster_url = next();
     } else if (a == "--redis-host") {
       o.redis_host = next();
+      host_set = true;
     } else if (a == "--only") {
       std::stringstream in(next());
       for (std::string item; std::getline(in, item, ',');) {
-        if (item != "memory" && item != "redis" && item != "cluster" && item != "missratio" && item != "rss")
-          usage_error("--only: unknown suite '" + item + "' (accepted: memory, redis, cluster, missratio, rss)");
+        if (item != "memory" && item != "redis" && item != "cluster" && item != "missratio" && item != "rss" &&
+            item != "loading")
+          usage_error("--only: unknown suite '" + item + "' (accepted: memory, redis, cluster, missratio, rss, loading)");
         only.insert(item);
       }
     } else if (a == "--stat") {
@@ -119,6 +137,7 @@ int main(int argc, char** argv) {
     }
   }
   if (!child.empty()) return rss_child(child, o.quick);
+  if (host_set && o.redis_port == 0) usage_error("--redis-host needs --redis-port");
   if (o.quick) {
     if (!rounds_set) o.rounds = 7;
     if (!seconds_set) o.seconds = 0.05;
@@ -141,15 +160,37 @@ int main(int argc, char** argv) {
   try {
     if (wanted("memory")) memory_suite(o, report);
     if (wanted("redis")) {
-      if (o.redis_port) redis_suite(o, report);
-      else report.note("Redis suite skipped: no --redis-port (./bench/run starts a redis-server)");
+      if (o.redis_port != 0) {
+        redis_suite(o, report);
+      } else if (!cachet::test::redis_server_available()) {
+        report.note("Redis suite skipped: no redis-server installed and no --redis-port");
+      } else {
+        // Started only now and stopped right after: the other suites run
+        // without an idle server on the machine.
+        cachet::test::RedisServer server;
+        std::printf("\nredis-server on 127.0.0.1:%d (pid %d, %s)\n", server.port(), static_cast<int>(server.pid()),
+                    redis_version(server).c_str());
+        Options with_server = o;
+        with_server.redis_port = server.port();
+        redis_suite(with_server, report);
+      }
     }
     if (wanted("cluster")) {
-      if (!o.cluster_url.empty()) cluster_suite(o, report);
-      else report.note("Cluster suite skipped: no --cluster-url (./bench/run starts a cluster)");
+      if (!o.cluster_url.empty()) {
+        cluster_suite(o, report);
+      } else if (!cachet::test::redis_server_available() || !cachet::test::redis_cli_available()) {
+        report.note("Cluster suite skipped: redis-server or redis-cli not installed and no --cluster-url");
+      } else {
+        cachet::test::RedisCluster cluster(/*replicas_per_master=*/0);
+        std::printf("\nRedis Cluster of 3 masters at %s\n", cluster.url().c_str());
+        Options with_cluster = o;
+        with_cluster.cluster_url = cluster.url();
+        cluster_suite(with_cluster, report);
+      }
     }
     if (wanted("missratio")) miss_ratio_suite(o, report);
     if (wanted("rss")) rss_suite(o, report);
+    if (wanted("loading")) loading_suite(o, report);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "cachet_bench: aborted: %s\n", e.what());
     return 1;

@@ -24,6 +24,7 @@ void redis_suite(const Options& o, Report& report);      // P1, P2, P3
 void cluster_suite(const Options& o, Report& report);    // C1, C2
 void miss_ratio_suite(const Options& o, Report& report);  // P5
 void rss_suite(const Options& o, Report& report);        // P6 (runs children)
+void loading_suite(const Options& o, Report& report);    // L1, L2: get_or_set with LoadOptions
 /// Child process of rss_suite: prints one line of results; returns the exit code.
 int rss_child(const std::string& mode, bool quick);
 /// The Zipf sampler against the exact pmf; returns 0 when it passes.

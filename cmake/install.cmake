@@ -26,11 +26,11 @@ install(FILES
 # (`pkg-config --libs cachet` must be enough); a shared one keeps them private.
 if(BUILD_SHARED_LIBS)
   set(CACHET_PC_REQUIRES "")
-  set(CACHET_PC_REQUIRES_PRIVATE "fmt spdlog")
+  set(CACHET_PC_REQUIRES_PRIVATE "fmt spdlog libssl libcrypto")
   set(CACHET_PC_LIBS "-lcachet")
   set(CACHET_PC_LIBS_PRIVATE "-lhiredis -pthread")
 else()
-  set(CACHET_PC_REQUIRES "fmt spdlog")
+  set(CACHET_PC_REQUIRES "fmt spdlog libssl libcrypto")
   set(CACHET_PC_REQUIRES_PRIVATE "")
   set(CACHET_PC_LIBS "-lcachet -lhiredis -pthread")
   set(CACHET_PC_LIBS_PRIVATE "")

@@ -4,10 +4,12 @@
 # Idempotent: on a machine that has everything, it runs no apt command at all.
 set -euo pipefail
 
-pkgs=(g++ cmake ninja-build pkg-config make libhiredis-dev libfmt-dev libspdlog-dev libgtest-dev)
+pkgs=(g++ cmake ninja-build pkg-config make libhiredis-dev libssl-dev libfmt-dev libspdlog-dev libgtest-dev)
 for arg in "$@"; do
   case "$arg" in
-    --tests) pkgs+=(redis-server redis-tools procps) ;;  # redis-tools: redis-cli (cluster creation); redis-server runs sentinels too
+    # redis-tools: redis-cli creates the test cluster (redis-server runs the sentinels too);
+    # openssl: the TLS tests make their certificates.
+    --tests) pkgs+=(redis-server redis-tools procps openssl) ;;
     --fuzz)  pkgs+=(clang libclang-rt-14-dev) ;;
     --lint)  pkgs+=(clang-tidy cppcheck) ;;
     --bench) pkgs+=(redis-server redis-tools procps gnuplot-nox) ;;

@@ -5,8 +5,6 @@
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
-#include <spdlog/sinks/ostream_sink.h>
-#include <spdlog/spdlog.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -22,6 +20,7 @@
 #include <vector>
 
 #include "cachet/cachet.hpp"
+#include "support/captured_log.hpp"
 #include "support/conformance.hpp"
 #include "support/net.hpp"
 #include "support/redis_server.hpp"
@@ -32,6 +31,7 @@ using cachet::ErrorPolicy;
 using cachet::RedisCache;
 using cachet::RedisOptions;
 using cachet::Ttl;
+using cachet::test::CapturedLog;
 using cachet::test::RedisServer;
 using cachet::test::unique_prefix;
 using namespace std::chrono_literals;
@@ -68,24 +68,6 @@ BackendError thrown_by(Fn&& fn) {
 
 bool has(const std::string& haystack, const std::string& needle) { return haystack.find(needle) != std::string::npos; }
 
-// A logger writing into a string stream, installed for the lifetime of the guard.
-struct CapturedLog {
-  std::ostringstream out;
-  CapturedLog() {
-    auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(out);
-    auto lg = std::make_shared<spdlog::logger>("captured", sink);
-    lg->set_level(spdlog::level::trace);
-    lg->set_pattern("%v");
-    cachet::set_logger(lg);
-  }
-  ~CapturedLog() { cachet::set_logger(nullptr); }
-  std::vector<std::string> lines() {
-    std::vector<std::string> v;
-    std::istringstream in(out.str());
-    for (std::string line; std::getline(in, line);) v.push_back(line);
-    return v;
-  }
-};
 
 }  // namespace
 

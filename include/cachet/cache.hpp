@@ -73,7 +73,7 @@ struct LoaderRef {
 /// Backend failures are counted with Cache::count_failure(), not one by one.
 enum class Counter : int {
   hits, misses, sets, removes, errors, evictions, expirations,
-  errors_connection, errors_timeout, errors_protocol, errors_reply, errors_pool_exhausted,
+  errors_connection, errors_timeout, errors_protocol, errors_reply, errors_pool_exhausted, errors_tls,
   stale_served, loader_timeouts, background_loads, eager_refreshes, lock_waits, lock_timeouts,
   count_  // number of counters; not a counter
 };

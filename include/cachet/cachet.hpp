@@ -18,5 +18,6 @@
 #include "cachet/redis_cache.hpp"
 #include "cachet/simple_cache.hpp"
 #include "cachet/stats.hpp"
+#include "cachet/tls_options.hpp"
 #include "cachet/ttl.hpp"
 #include "cachet/version.hpp"

@@ -112,6 +112,25 @@ struct CACHET_EXPORT CacheConfig {
   std::chrono::milliseconds breaker_cooldown{5000};
   /// CACHE_JOURNAL_MAX: keys remembered for replay during an outage. Default 10,000; 1..10,000,000.
   std::size_t journal_max = 10'000;
+  /// CACHE_FAIL_SAFE: get_or_set keeps values past their ttl and serves them
+  /// when loading fails (LoadOptions::fail_safe). Default false.
+  bool fail_safe = false;
+  /// CACHE_FAIL_SAFE_MAX: how long past ttl a value may be served. Default 24 h; 1 s .. 30 days.
+  std::chrono::milliseconds fail_safe_max{std::chrono::hours(24)};
+  /// CACHE_FAIL_SAFE_THROTTLE: a stale value served after a failure counts as
+  /// fresh this long. Default 30 s; 1 ms .. 1 h.
+  std::chrono::milliseconds fail_safe_throttle{std::chrono::seconds(30)};
+  /// CACHE_LOADER_SOFT_TIMEOUT: answer stale after this long. Default 0 (none); 0 .. 10 min.
+  std::chrono::milliseconds loader_soft_timeout{0};
+  /// CACHE_LOADER_HARD_TIMEOUT: answer stale or TimeoutError after this long. Default 0 (none); 0 .. 10 min.
+  std::chrono::milliseconds loader_hard_timeout{0};
+  /// CACHE_EAGER_REFRESH: fraction of ttl after which a hit reloads in the
+  /// background. Default 0 (off); 0 or a fraction in (0, 1).
+  double eager_refresh = 0;
+  /// CACHE_DISTRIBUTED_LOCK: one loader per key across processes. Default false.
+  bool distributed_lock = false;
+  /// CACHE_LOADER_THREADS: threads a cache runs background loads on. Default 2; 1..64.
+  std::size_t loader_threads = 2;
   /// APP_ENV / CACHE_ENV, lower-cased; empty when unset.
   std::string environment;
 
@@ -140,6 +159,9 @@ struct CACHET_EXPORT CacheConfig {
   RedisOptions redis_options() const;
   /// SimpleCacheOptions for these settings (threshold, max_bytes, default timeout).
   SimpleCacheOptions simple_options() const;
+  /// The get_or_set defaults these settings give every cache the factory builds
+  /// (Cache::set_load_defaults): fail-safe, timeouts, eager refresh, lock.
+  LoadOptions load_options() const;
 
   /// The effective configuration, one KEY=value per line, REDIS_URL's password
   /// shown as "***".

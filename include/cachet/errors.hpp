@@ -47,6 +47,9 @@ enum class ErrorKind {
   protocol,        ///< the peer does not speak the Redis protocol
   reply,           ///< the server answered with an error (OOM, WRONGTYPE, NOAUTH, ...)
   pool_exhausted,  ///< no pooled connection became free within pool_wait_timeout
+  tls,             ///< TLS failed: certificate rejected, client certificate missing or refused,
+                   ///< TLS spoken to a plaintext port or plaintext to a TLS port
+                   ///< (a TLS handshake that does not finish in time is a `timeout`)
 };
 
 /// The stable lower-case name of an ErrorKind ("connection", "timeout", ...).
@@ -73,6 +76,15 @@ enum class ErrorCause {
   ask,           ///< the key's slot is being migrated (ASK)
   try_again,     ///< a multi-key operation during a slot migration (TRYAGAIN)
   cluster_down,  ///< the cluster cannot serve the slot (CLUSTERDOWN)
+  // --- TLS (rediss://) ---
+  certificate_untrusted,        ///< the server's certificate does not chain to a trusted CA
+  certificate_host_mismatch,    ///< the certificate names another host than the one connected to
+  certificate_expired,          ///< the server's certificate has expired (or is not valid yet)
+  client_certificate_required,  ///< the server requires a client certificate and none is configured
+  client_certificate_rejected,  ///< the server refused the client certificate
+  tls_handshake_timeout,        ///< the TLS handshake did not finish within connect_timeout (kind timeout)
+  plaintext_server,             ///< rediss:// reached a server without TLS on that port
+  tls_server,                   ///< redis:// (plaintext) reached a TLS port
 };
 
 /// The stable lower-case name of an ErrorCause ("wrong_type", "loading", ...).

@@ -1,10 +1,12 @@
-// cachet/redis_cache.hpp — the Redis backend (on hiredis, synchronous API).
+// cachet/redis_cache.hpp — the Redis backend (synchronous; plain TCP, unix
+// socket or TLS).
 //
 // RedisCache stores every key as `key_prefix + key` in one Redis database: a
 // standalone server, a Redis Cluster (keys routed by hash slot, one pool per
 // node, MOVED/ASK followed) or the master a set of Sentinels names (followed
 // across failovers); RedisOptions::topology picks, docs/redis.md explains.
-// Values are bytes, always sent with hiredis' argv API. Each operation borrows
+// Values are bytes, sent as RESP bulk strings (never interpolated into a
+// command line); hiredis parses the replies. Each operation borrows
 // a connection from a pool through an RAII guard; a connection that saw an I/O
 // error, EOF, protocol error or timeout is discarded and replaced lazily, so
 // after a Redis restart operations succeed again without recreating the cache.
@@ -35,6 +37,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -42,6 +45,7 @@
 #include "cachet/cache.hpp"
 #include "cachet/errors.hpp"
 #include "cachet/export.hpp"
+#include "cachet/tls_options.hpp"
 
 namespace cachet {
 
@@ -104,7 +108,7 @@ struct CACHET_EXPORT RedisOptions {
   std::string username;
   /// Password for AUTH; empty = no AUTH. Never logged, never in a message.
   std::string password;
-  /// Bound on establishing one connection (TCP connect + AUTH + SELECT). Default 250 ms; 1 ms to 10 min.
+  /// Bound on establishing one connection (TCP connect + TLS handshake + AUTH + SELECT). Default 250 ms; 1 ms to 10 min.
   std::chrono::milliseconds connect_timeout{250};
   /// Bound on each command: the longest wait for the socket to accept the
   /// request or deliver (more of) the reply. Default 500 ms; 1 ms to 10 min.
@@ -119,6 +123,9 @@ struct CACHET_EXPORT RedisOptions {
   std::chrono::milliseconds pool_wait_timeout{1000};
   /// TCP keepalive on each TCP connection (hiredis' interval). Default on.
   bool keepalive = true;
+  /// TLS (rediss://): off by default; see tls_options.hpp. connect_timeout
+  /// then also bounds the TLS handshake. Not with a unix socket (ConfigError).
+  TlsOptions tls;
 
   // --- cache behaviour ---
   /// Prepended to every key; clear() removes only keys under it. Default "cachet:".
@@ -177,6 +184,12 @@ class CACHET_EXPORT RedisCache final : public Cache {
   /// The options this cache was built with (password included: do not log
   /// them; use RedisOptions::to_string()).
   const RedisOptions& options() const noexcept;
+
+  /// The TLS version, cipher and server certificate of a connection to the
+  /// server (opened if none is; for CacheFactory's probe and `cachet probe`).
+  /// nullopt without TLS, and when no connection can be had: that failure is
+  /// handled like an operation's (counted; logged, or thrown under Throw).
+  std::optional<TlsSessionInfo> tls_session();
 
  private:
   Value do_get(std::string_view key) override;

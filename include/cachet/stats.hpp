@@ -40,6 +40,7 @@ struct CacheStats {
   std::uint64_t errors_protocol = 0;
   std::uint64_t errors_reply = 0;
   std::uint64_t errors_pool_exhausted = 0;
+  std::uint64_t errors_tls = 0;
 
   // --- gauges (in-memory backends): current size ---
   std::uint64_t items = 0;  ///< gauge: entries currently held (may include not-yet-reclaimed expired ones)

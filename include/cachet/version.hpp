@@ -1,4 +1,6 @@
-// cachet/version.hpp — the library version.
+// cachet/version.hpp — the library version. The one place it is written: the
+// build (CMakeLists.txt) reads CACHET_VERSION_* from here for the shared
+// library's version, the CMake package and cachet.pc.
 #pragma once
 
 #define CACHET_VERSION_MAJOR 0
@@ -8,7 +10,7 @@
 #include "cachet/export.hpp"
 
 namespace cachet {
-/// "0.1.0" — the version of the compiled library (may differ from the headers'
-/// CACHET_VERSION_* if they were mixed up at build time).
+/// "MAJOR.MINOR.PATCH" — the version of the compiled library (may differ from
+/// the headers' CACHET_VERSION_* if they were mixed up at build time).
 CACHET_EXPORT const char* version() noexcept;
 }  // namespace cachet

@@ -96,6 +96,7 @@ void Cache::count_failure(ErrorKind kind) const noexcept {
     case ErrorKind::protocol: by_kind = Counter::errors_protocol; break;
     case ErrorKind::reply: by_kind = Counter::errors_reply; break;
     case ErrorKind::pool_exhausted: by_kind = Counter::errors_pool_exhausted; break;
+    case ErrorKind::tls: by_kind = Counter::errors_tls; break;
   }
   count(Counter::errors);
   count(by_kind);
@@ -215,6 +216,7 @@ CacheStats Cache::stats() const {
   s.errors_protocol = c.sum(Counter::errors_protocol);
   s.errors_reply = c.sum(Counter::errors_reply);
   s.errors_pool_exhausted = c.sum(Counter::errors_pool_exhausted);
+  s.errors_tls = c.sum(Counter::errors_tls);
   s.stale_served = c.sum(Counter::stale_served);
   s.loader_timeouts = c.sum(Counter::loader_timeouts);
   s.background_loads = c.sum(Counter::background_loads);

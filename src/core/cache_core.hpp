@@ -83,6 +83,7 @@ class SingleFlight {
 struct LoadState {
   std::mutex mu;  // guards the fields below but `guard`
   LoadOptions defaults;
+  std::atomic<bool> has_defaults{false};  // defaults differ from LoadOptions{}: merging needs the lock
   LoadExecutor executor;            // an application's, or empty: `pool`
   std::size_t threads = 2;          // size of `pool` when it is created
   std::unique_ptr<LoaderPool> pool; // created on the first background load

@@ -65,32 +65,6 @@ detail::RateLimiter& stale_log() {
 
 }  // namespace
 
-void LoadOptions::validate() const {
-  auto negative = [](const char* name, milliseconds v) {
-    if (v.count() < 0) {
-      throw std::invalid_argument(std::string("LoadOptions.") + name + "=" + ms_text(v) +
-                                  " is invalid; accepted: 0 or a positive duration");
-    }
-  };
-  negative("fail_safe_max", fail_safe_max);
-  negative("fail_safe_throttle", fail_safe_throttle);
-  negative("soft_timeout", soft_timeout);
-  negative("hard_timeout", hard_timeout);
-  if (lock_timeout.count() <= 0) {
-    throw std::invalid_argument("LoadOptions.lock_timeout=" + ms_text(lock_timeout) +
-                                " is invalid; accepted: a positive duration");
-  }
-  if (!(eager_refresh >= 0.0 && eager_refresh < 1.0)) {
-    throw std::invalid_argument("LoadOptions.eager_refresh=" + std::to_string(eager_refresh) +
-                                " is invalid; accepted: 0 (off) or a fraction in (0, 1), e.g. 0.8");
-  }
-  if (hard_timeout.count() > 0 && soft_timeout.count() > 0 && hard_timeout < soft_timeout) {
-    throw std::invalid_argument("LoadOptions.hard_timeout=" + ms_text(hard_timeout) +
-                                " is invalid; accepted: 0 (none) or a duration >= soft_timeout (" +
-                                ms_text(soft_timeout) + ")");
-  }
-}
-
 namespace detail {
 
 /// get_or_set's algorithm; a friend of Cache, so it may call the do_* virtuals
@@ -119,11 +93,18 @@ class Loading {
 
     ~Job() {
       if (finished) return;
-      // Never run: the cache is going away. Complete the waiters without
-      // touching the cache (its flight table goes with it).
+      // Never run: dropped by an executor, or by the cache's own pool while the
+      // cache is destroyed. While the cache lives, complete the flight as usual;
+      // else complete the waiters without touching the cache.
+      const auto gone = std::make_exception_ptr(Error("get_or_set: the load was dropped before it ran"));
+      if (guard && guard->enter()) {
+        finish_error(gone);
+        guard->leave();
+        return;
+      }
       {
         std::lock_guard<std::mutex> lock(flight->mu);
-        flight->error = std::make_exception_ptr(Error("get_or_set: the cache was destroyed before the load ran"));
+        flight->error = gone;
         flight->done = true;
       }
       flight->cv.notify_all();
@@ -246,7 +227,7 @@ class Loading {
   };
 
   static LoadOptions merged(const Cache& cache, const LoadOptions& call) {
-    if (!call.use_cache_defaults) return call;
+    if (!call.use_cache_defaults || !cache.core_->loading.has_defaults.load(std::memory_order_acquire)) return call;
     LoadOptions d;
     {
       std::lock_guard<std::mutex> lock(cache.core_->loading.mu);
@@ -284,7 +265,11 @@ class Loading {
       }
       executor = st.executor;
     }
-    executor(std::move(task));
+    try {
+      executor(std::move(task));
+    } catch (...) {
+      return false;  // refused: the caller runs the load itself
+    }
     return true;
   }
 
@@ -359,12 +344,12 @@ class Loading {
   }
 
   static std::string get_or_set(Cache& cache, std::string_view key, const LoaderRef& loader, const LoadOptions& call) {
-    call.validate();
     auto raw = cache.do_get(key);
     if (raw && !looks_like_entry(*raw)) {  // the common hit: plain bytes, nothing to decide
       cache.count(Counter::hits);
       return std::move(*raw);
     }
+    call.validate();  // not on the plain hit above: it costs more than the rest of it
     const auto start = Clock::now();  // timeouts count from here: no fresh value was found
     const LoadOptions o = merged(cache, call);
     std::optional<std::string> stale;
@@ -419,7 +404,7 @@ class Loading {
           queued = submit(cache, job);
         }
       }
-      if (!job->finished && !queued) {
+      if (!queued && !job->finished) {  // (once queued, `finished` belongs to the loader thread)
         // No timeout applies (or the loader queue is full): run it here.
         job->inline_loader = &loader;
         job->run();
@@ -435,59 +420,5 @@ std::string Cache::get_or_set_erased(std::string_view key, const detail::LoaderR
                                      const LoadOptions& options) {
   return detail::Loading::get_or_set(*this, key, loader, options);
 }
-
-void Cache::set_load_defaults(const LoadOptions& defaults) {
-  defaults.validate();
-  std::lock_guard<std::mutex> lock(core_->loading.mu);
-  core_->loading.defaults = defaults;
-  core_->loading.defaults.ttl = Ttl{};
-}
-
-LoadOptions Cache::load_defaults() const {
-  std::lock_guard<std::mutex> lock(core_->loading.mu);
-  return core_->loading.defaults;
-}
-
-void Cache::set_load_executor(LoadExecutor executor) {
-  std::lock_guard<std::mutex> lock(core_->loading.mu);
-  core_->loading.executor = std::move(executor);
-}
-
-void Cache::set_loader_threads(std::size_t threads) {
-  if (threads == 0) throw std::invalid_argument("Cache::set_loader_threads(0): accepted: 1 or more threads");
-  std::lock_guard<std::mutex> lock(core_->loading.mu);
-  core_->loading.threads = threads;
-}
-
-void Cache::stop_background_loads() noexcept {
-  auto& st = core_->loading;
-  std::unique_ptr<detail::LoaderPool> pool;
-  {
-    std::lock_guard<std::mutex> lock(st.mu);
-    st.stopped = true;
-    pool = std::move(st.pool);
-  }
-  st.guard->close();     // waits for loads in progress
-  if (pool) pool->stop();  // drops queued loads (their waiters get an error), joins
-}
-
-LockResult Cache::try_lock(std::string_view lock_key, std::string_view token, Ttl ttl) {
-  try {
-    return do_try_lock(lock_key, token, ttl);
-  } catch (const BackendError&) {
-    return LockResult::unavailable;
-  }
-}
-
-void Cache::unlock(std::string_view lock_key, std::string_view token) {
-  try {
-    do_unlock(lock_key, token);
-  } catch (const BackendError&) {
-    // The lock expires by itself after its ttl.
-  }
-}
-
-LockResult Cache::do_try_lock(std::string_view, std::string_view, Ttl) { return LockResult::acquired; }
-void Cache::do_unlock(std::string_view, std::string_view) {}
 
 }  // namespace cachet

@@ -14,6 +14,7 @@ const char* to_string(ErrorKind kind) noexcept {
     case ErrorKind::protocol: return "protocol";
     case ErrorKind::reply: return "reply";
     case ErrorKind::pool_exhausted: return "pool_exhausted";
+    case ErrorKind::tls: return "tls";
   }
   return "unknown";
 }
@@ -34,6 +35,14 @@ const char* to_string(ErrorCause cause) noexcept {
     case ErrorCause::ask: return "ask";
     case ErrorCause::try_again: return "try_again";
     case ErrorCause::cluster_down: return "cluster_down";
+    case ErrorCause::certificate_untrusted: return "certificate_untrusted";
+    case ErrorCause::certificate_host_mismatch: return "certificate_host_mismatch";
+    case ErrorCause::certificate_expired: return "certificate_expired";
+    case ErrorCause::client_certificate_required: return "client_certificate_required";
+    case ErrorCause::client_certificate_rejected: return "client_certificate_rejected";
+    case ErrorCause::tls_handshake_timeout: return "tls_handshake_timeout";
+    case ErrorCause::plaintext_server: return "plaintext_server";
+    case ErrorCause::tls_server: return "tls_server";
   }
   return "unknown";
 }
@@ -69,6 +78,7 @@ std::string CacheStats::to_string() const {
     field("errors_protocol", errors_protocol);
     field("errors_reply", errors_reply);
     field("errors_pool_exhausted", errors_pool_exhausted);
+    field("errors_tls", errors_tls);
   }
   return s;
 }

@@ -170,6 +170,32 @@ std::optional<bool> boolean(std::string_view text) {
   return std::nullopt;
 }
 
+std::optional<double> decimal(std::string_view text) {
+  const auto dot = text.find('.');
+  const std::string_view whole_part = text.substr(0, dot);
+  const std::string_view fraction = dot == std::string_view::npos ? std::string_view() : text.substr(dot + 1);
+  auto digits = [](std::string_view s) {
+    for (char c : s) {
+      if (c < '0' || c > '9') return false;
+    }
+    return true;
+  };
+  if (whole_part.empty() || whole_part.size() > 15 || !digits(whole_part)) return std::nullopt;
+  if (dot != std::string_view::npos && (fraction.empty() || fraction.size() > 15 || !digits(fraction))) {
+    return std::nullopt;
+  }
+  double v = 0;
+  const auto r = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (r.ec != std::errc() || r.ptr != text.data() + text.size()) return std::nullopt;
+  return v;
+}
+
+std::string decimal_text(double v) {
+  char buf[64];
+  const auto r = std::to_chars(buf, buf + sizeof buf, v);
+  return std::string(buf, r.ptr);
+}
+
 std::string describe_boolean() { return "true, yes, on or 1; false, no, off or 0 (case-insensitive)"; }
 
 std::string either(const std::vector<std::string>& items) {

@@ -82,6 +82,13 @@ std::optional<bool> boolean(std::string_view text);
 /// What boolean() accepts.
 std::string describe_boolean();
 
+/// A non-negative decimal: digits, optionally a '.' and more digits ("0.8",
+/// "1", "0.25"); nullopt otherwise (no sign, exponent or spaces).
+std::optional<double> decimal(std::string_view text);
+
+/// `v` in the shortest text decimal() reads back as `v` ("0.8", "0").
+std::string decimal_text(double v);
+
 /// "a, b or c": a list of alternatives in a description.
 std::string either(const std::vector<std::string>& items);
 

@@ -7,6 +7,7 @@
 
 #include <cstdlib>
 #include <string_view>
+#include <tuple>
 #include <utility>
 
 #include "cachet/errors.hpp"
@@ -138,6 +139,11 @@ void CacheConfig::validate() const {
     }
     (void)redis_options();  // parses and validates the URL and the overrides
   }
+  if (loader_hard_timeout.count() > 0 && loader_soft_timeout > loader_hard_timeout) {
+    throw ConfigError("CACHE_LOADER_HARD_TIMEOUT=" + parse::duration_text(loader_hard_timeout) +
+                      " is shorter than CACHE_LOADER_SOFT_TIMEOUT=" + parse::duration_text(loader_soft_timeout) +
+                      "; accepted: 0 (none) or a duration >= CACHE_LOADER_SOFT_TIMEOUT");
+  }
 }
 
 RedisOptions CacheConfig::redis_options() const {
@@ -191,6 +197,14 @@ SimpleCacheOptions CacheConfig::simple_options() const {
   o.max_items = threshold;
   o.max_bytes = max_bytes;
   o.default_timeout = default_timeout;
+  return o;
+}
+
+LoadOptions CacheConfig::load_options() const {
+  LoadOptions o;
+  std::tie(o.fail_safe, o.distributed_lock, o.eager_refresh) = std::tie(fail_safe, distributed_lock, eager_refresh);
+  std::tie(o.fail_safe_max, o.fail_safe_throttle) = std::tie(fail_safe_max, fail_safe_throttle);
+  std::tie(o.soft_timeout, o.hard_timeout) = std::tie(loader_soft_timeout, loader_hard_timeout);
   return o;
 }
 

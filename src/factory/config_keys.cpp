@@ -304,6 +304,41 @@ KeyValue redis_text(std::string CacheConfig::*field, std::string accepted, bool 
   return v;
 }
 
+// true/false (and the other spellings of parse::boolean) into a bool field.
+KeyValue flag(bool CacheConfig::*field) {
+  KeyValue v;
+  v.accepted = parse::describe_boolean();
+  v.default_text = CacheConfig{}.*field ? "true" : "false";
+  v.read = [=](CacheConfig& c, const std::string& text) {
+    const auto b = parse::boolean(text);
+    if (!b) return false;
+    c.*field = *b;
+    return true;
+  };
+  v.show = [=](const CacheConfig& c, const RedisOptions*) { return std::string(c.*field ? "true" : "false"); };
+  return v;
+}
+
+// 0 or a fraction in (0, 1) into a double field.
+KeyValue fraction(double CacheConfig::*field) {
+  KeyValue v;
+  v.accepted = "0 (off) or a decimal fraction between 0 and 1, e.g. 0.8";
+  v.default_text = parse::decimal_text(CacheConfig{}.*field);
+  v.read = [=](CacheConfig& c, const std::string& text) {
+    const auto f = parse::decimal(text);
+    if (!f || *f >= 1.0) return false;
+    c.*field = *f;
+    return true;
+  };
+  v.invalid = [=](const CacheConfig& c) -> std::optional<std::string> {
+    const double f = c.*field;
+    if (f >= 0.0 && f < 1.0) return std::nullopt;
+    return parse::decimal_text(f);
+  };
+  v.show = [=](const CacheConfig& c, const RedisOptions*) { return parse::decimal_text(c.*field); };
+  return v;
+}
+
 constexpr bool kSecret = true;
 
 // Limits are generous enough for any real deployment; beyond them a value is
@@ -349,6 +384,22 @@ const std::vector<ConfigKey>& config_key_table() {
        duration(&CacheConfig::breaker_cooldown, {milliseconds(1), milliseconds(1), hours(1)})},
       {"CACHE_JOURNAL_MAX", "runtime fallback: keys remembered for replay after an outage",
        whole(&CacheConfig::journal_max, 1, 10'000'000)},
+      {"CACHE_FAIL_SAFE", "get_or_set serves the last good value when loading fails (docs/loading.md)",
+       flag(&CacheConfig::fail_safe)},
+      {"CACHE_FAIL_SAFE_MAX", "fail-safe: how long past its ttl a value may still be served",
+       duration(&CacheConfig::fail_safe_max, {milliseconds(1), std::chrono::seconds(1), hours(24 * 30)})},
+      {"CACHE_FAIL_SAFE_THROTTLE", "fail-safe: a stale value served after a failure counts as fresh this long",
+       duration(&CacheConfig::fail_safe_throttle, {milliseconds(1), milliseconds(1), hours(1)})},
+      {"CACHE_LOADER_SOFT_TIMEOUT", "get_or_set answers with the stale value after this long (0 = never)",
+       duration(&CacheConfig::loader_soft_timeout, {milliseconds(1), milliseconds(0), std::chrono::minutes(10)})},
+      {"CACHE_LOADER_HARD_TIMEOUT", "get_or_set answers stale or TimeoutError after this long (0 = never)",
+       duration(&CacheConfig::loader_hard_timeout, {milliseconds(1), milliseconds(0), std::chrono::minutes(10)})},
+      {"CACHE_EAGER_REFRESH", "fraction of the ttl after which a hit reloads in the background (0 = off)",
+       fraction(&CacheConfig::eager_refresh)},
+      {"CACHE_DISTRIBUTED_LOCK", "one get_or_set loader per key across all processes sharing the backend",
+       flag(&CacheConfig::distributed_lock)},
+      {"CACHE_LOADER_THREADS", "threads each cache runs background loads on",
+       whole(&CacheConfig::loader_threads, 1, 64)},
       {"APP_ENV", "the deployment environment; production turns on the production rule", environment(true)},
       {"CACHE_ENV", "as APP_ENV, and wins over it when not empty", environment(false)},
   };

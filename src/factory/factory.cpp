@@ -107,47 +107,59 @@ std::string FactoryReport::to_string() const {
 
 CacheFactory::CacheFactory(CacheConfig config) : config_(std::move(config)) { config_.validate(); }
 
-std::unique_ptr<Cache> CacheFactory::create() {
-  report_ = FactoryReport{};
-  report_.requested = cachet::to_string(config_.type);
-  report_.fallback = config_.fallback;
+namespace {
 
-  switch (config_.type) {
+// The configured cache, before the settings every cache gets (load defaults).
+std::unique_ptr<Cache> build(const CacheConfig& config, FactoryReport& report) {
+  report.requested = cachet::to_string(config.type);
+  report.fallback = config.fallback;
+
+  switch (config.type) {
     case CacheType::null:
-      report_.backend = "null";
+      report.backend = "null";
       return std::make_unique<NullCache>();
     case CacheType::simple:
-      report_.backend = "simple";
-      return std::make_unique<SimpleCache>(config_.simple_options());
+      report.backend = "simple";
+      return std::make_unique<SimpleCache>(config.simple_options());
     case CacheType::redis:
       break;
   }
 
-  report_.target = config_.redis_url_set || config_.redis_topology == RedisTopology::standalone
-                       ? detail::redact_url(config_.redis_url)
-                       : config_.redis_options().redacted_url();  // built from the Flask-Caching keys
-  if (config_.fallback == FallbackMode::runtime) return build_runtime_fallback(config_, report_);
+  report.target = config.redis_url_set || config.redis_topology == RedisTopology::standalone
+                      ? detail::redact_url(config.redis_url)
+                      : config.redis_options().redacted_url();  // built from the Flask-Caching keys
+  if (config.fallback == FallbackMode::runtime) return build_runtime_fallback(config, report);
 
-  const ProbeResult probe = probe_redis(config_);
-  report_.probe_time = probe.elapsed;
+  const ProbeResult probe = probe_redis(config);
+  report.probe_time = probe.elapsed;
   if (probe.ok) {
-    auto cache = std::make_unique<RedisCache>(config_.redis_options());
-    report_.backend = "redis";
+    auto cache = std::make_unique<RedisCache>(config.redis_options());
+    report.backend = "redis";
     return cache;
   }
 
-  report_.reason = probe.reason;
-  if (config_.fallback == FallbackMode::none) {
-    throw BackendError(probe.kind, "Redis at " + report_.target + " is not usable (" + probe.reason +
+  report.reason = probe.reason;
+  if (config.fallback == FallbackMode::none) {
+    throw BackendError(probe.kind, "Redis at " + report.target + " is not usable (" + probe.reason +
                                        ") and CACHE_FALLBACK=none");
   }
-  auto cache = std::make_unique<SimpleCache>(config_.simple_options());
-  report_.backend = "simple";
-  report_.fell_back = true;
+  auto cache = std::make_unique<SimpleCache>(config.simple_options());
+  report.backend = "simple";
+  report.fell_back = true;
   detail::log()->warn(
       "Redis at {} is not usable ({}); using the in-memory SimpleCache instead (CACHE_FALLBACK=startup). "
       "This process will not move to Redis by itself; entries are not shared with other processes.",
-      report_.target, probe.reason);
+      report.target, probe.reason);
+  return cache;
+}
+
+}  // namespace
+
+std::unique_ptr<Cache> CacheFactory::create() {
+  report_ = FactoryReport{};
+  auto cache = build(config_, report_);
+  cache->set_load_defaults(config_.load_options());
+  cache->set_loader_threads(config_.loader_threads);
   return cache;
 }
 

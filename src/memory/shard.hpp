@@ -7,174 +7,17 @@
 // caller (SimpleCache::Impl takes it). Nothing here is thread-safe on its own.
 #pragma once
 
-#include <atomic>
 #include <cstddef>
 #include <cstdint>
-#include <cstring>
-#include <ctime>  // clock_gettime, CLOCK_MONOTONIC_COARSE (POSIX, via <time.h>)
 #include <limits>
 #include <memory>
 #include <string_view>
 #include <utility>
 
+#include "memory/key_hash.hpp"
+#include "memory/spin_lock.hpp"
+
 namespace cachet::memory {
-
-// ---------------------------------------------------------------------------
-// Time
-
-/// Nanoseconds on std::chrono::steady_clock (the cache's only clock).
-std::int64_t now_ns() noexcept;
-
-/// A clock_gettime: the vDSO's own entry point when one was found (called
-/// directly, it skips glibc's wrapper: about 5.5 ns instead of 7 on this VM),
-/// else libc's.
-using ClockGettimeFn = int (*)(clockid_t, timespec*);
-
-/// A clock reading in nanoseconds.
-inline std::int64_t timespec_ns(const timespec& ts) noexcept {
-  return static_cast<std::int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
-}
-
-/// The function that reads CLOCK_MONOTONIC_COARSE, or null when that clock was
-/// not found at start-up to behave as a lower bound of steady_clock. A plain
-/// global, so the hit path pays no guard for a function-local static; null
-/// (the safe answer) until libcachet's static initialisation has run.
-extern const ClockGettimeFn coarse_clock_gettime;
-
-/// The vDSO's clock_gettime, looked up in the image the kernel maps into the
-/// process; null where there is none (valgrind hides it) or on platforms
-/// without the lookup. Used once at start-up; declared here for the tests.
-ClockGettimeFn find_vdso_clock_gettime() noexcept;
-/// The same, counting the symbols through DT_GNU_HASH even where DT_HASH
-/// exists too (`ignore_sysv_hash`), so the tests cover both ways.
-ClockGettimeFn find_vdso_clock_gettime(bool ignore_sysv_hash) noexcept;
-
-/// A lower bound of now_ns() that lags it by about one timer tick, or 0 when
-/// there is no such clock. About 5 ns (the vDSO reads a kernel variable)
-/// against about 30 ns for now_ns() on this VM.
-inline std::int64_t coarse_now_ns() noexcept {
-#ifdef CLOCK_MONOTONIC_COARSE
-  timespec ts{};
-  const ClockGettimeFn read = coarse_clock_gettime;
-  if (read == nullptr || read(CLOCK_MONOTONIC_COARSE, &ts) != 0) return 0;
-  return timespec_ns(ts);
-#else
-  return 0;
-#endif
-}
-
-inline constexpr std::int64_t kCoarseMargin = 2'000'000'000;  // 2 s
-
-/// True when a deadline (0 = never) has not passed, given `coarse`, a reading
-/// of coarse_now_ns() taken during the same operation. A deadline more than
-/// kCoarseMargin past the coarse time is certainly in the future; otherwise
-/// `precise_now()` decides. So an expired entry is never reported alive unless
-/// the coarse clock lagged by more than the margin (a stall of the kernel's
-/// timekeeping for seconds).
-template <class PreciseNow>
-bool alive_at(std::int64_t expires_ns, std::int64_t coarse, PreciseNow&& precise_now) noexcept {
-  if (expires_ns == 0) return true;
-  if (coarse != 0 && coarse < expires_ns - kCoarseMargin) return true;
-  return precise_now() < expires_ns;
-}
-
-// ---------------------------------------------------------------------------
-// Key bytes: hash and comparison, inline because the hit path is a few dozen
-// instructions and a call into libstdc++'s std::_Hash_bytes alone was ~80.
-
-namespace bytes {
-
-inline std::uint64_t load64(const char* p) noexcept {
-  std::uint64_t v;
-  std::memcpy(&v, p, sizeof v);
-  return v;
-}
-inline std::uint64_t load32(const char* p) noexcept {
-  std::uint32_t v;
-  std::memcpy(&v, p, sizeof v);
-  return v;
-}
-
-/// The 128-bit product of a and b, its halves XORed: every output bit depends
-/// on every input bit of both factors, in one multiplication.
-inline std::uint64_t fold_mul(std::uint64_t a, std::uint64_t b) noexcept {
-  __extension__ typedef unsigned __int128 u128;  // NOLINT(modernize-use-using): __extension__ (for -Wpedantic) takes a typedef
-  const u128 p = static_cast<u128>(a) * b;
-  return static_cast<std::uint64_t>(p) ^ static_cast<std::uint64_t>(p >> 64);
-}
-
-/// memcmp(a, b, n) == 0, inlined for the short keys caches mostly hold.
-inline bool equal(const char* a, const char* b, std::size_t n) noexcept {
-  if (n > 32) return std::memcmp(a, b, n) == 0;
-  if (n >= 8) {
-    for (std::size_t i = 0; i + 8 < n; i += 8) {
-      if (load64(a + i) != load64(b + i)) return false;
-    }
-    return load64(a + n - 8) == load64(b + n - 8);  // the last 8 bytes (may overlap)
-  }
-  if (n >= 4) return load32(a) == load32(b) && load32(a + n - 4) == load32(b + n - 4);
-  for (std::size_t i = 0; i < n; ++i) {
-    if (a[i] != b[i]) return false;
-  }
-  return true;
-}
-
-}  // namespace bytes
-
-/// Hash of a key; the same function everywhere (shard choice, slot, tag). It
-/// reads the key 8 bytes at a time (the last word overlapping the previous one
-/// instead of a byte loop) and mixes each word in with a folded 64x64->128
-/// multiplication, then once more with the length. Not keyed: like
-/// std::hash, it is no defence against keys crafted to collide.
-inline std::uint64_t hash_key(std::string_view key) noexcept {
-  constexpr std::uint64_t k0 = 0x9E37'79B9'7F4A'7C15u;  // odd constants with well-spread bits
-  constexpr std::uint64_t k1 = 0xC2B2'AE3D'27D4'EB4Fu;
-  constexpr std::uint64_t k2 = 0xD6E8'FEB8'6659'FD93u;
-  const char* p = key.data();
-  const std::size_t n = key.size();
-  std::uint64_t h = k0;
-  if (n >= 8) {
-    std::size_t i = 0;
-    for (; i + 8 < n; i += 8) h = bytes::fold_mul(h ^ bytes::load64(p + i), k1);
-    h = bytes::fold_mul(h ^ bytes::load64(p + n - 8), k2);
-  } else if (n >= 4) {
-    h = bytes::fold_mul(h ^ ((bytes::load32(p) << 32) | bytes::load32(p + n - 4)), k2);
-  } else if (n > 0) {
-    const auto b = [p](std::size_t i) { return static_cast<std::uint64_t>(static_cast<unsigned char>(p[i])); };
-    h = bytes::fold_mul(h ^ ((b(0) << 16) | (b(n / 2) << 8) | b(n - 1)), k2);
-  }
-  return bytes::fold_mul(h ^ n, k0);
-}
-
-// ---------------------------------------------------------------------------
-// Lock
-
-/// A test-and-test-and-set spin lock (BasicLockable). Shard critical sections
-/// are tens of nanoseconds; with std::mutex a waiter went to sleep in the
-/// kernel and the holder paid a futex wake-up on unlock (microseconds), which is
-/// what kept SimpleCache from scaling to two threads. Uncontended, lock is one
-/// atomic exchange and unlock a plain release store. A waiter spins on a read
-/// (so the line is not bounced while it waits), then yields, then sleeps, so a
-/// holder that was preempted, or a long critical section (clear(), an index
-/// rehash), does not burn a core.
-class SpinLock {
- public:
-  void lock() noexcept {
-    if (!locked_.exchange(true, std::memory_order_acquire)) return;
-    lock_contended();
-  }
-  bool try_lock() noexcept {
-    return !locked_.load(std::memory_order_relaxed) && !locked_.exchange(true, std::memory_order_acquire);
-  }
-  void unlock() noexcept { locked_.store(false, std::memory_order_release); }
-
- private:
-  void lock_contended() noexcept;
-  std::atomic<bool> locked_{false};
-};
-
-// ---------------------------------------------------------------------------
-// Entries and shards
 
 /// One cache entry: this 32-byte header, then the key bytes, then the value
 /// bytes, in ONE malloc'd block. `older`/`newer` link the shard's SIEVE queue

@@ -13,7 +13,10 @@
 #include <thread>
 
 #include "cachet/errors.hpp"
+#include "memory/clock.hpp"
+#include "memory/key_hash.hpp"
 #include "memory/shard.hpp"
+#include "memory/spin_lock.hpp"
 
 namespace cachet {
 
@@ -114,7 +117,7 @@ struct SimpleCache::Impl {
     Tally& operator=(const Tally&) = delete;
   };
 
-  Impl(const SimpleCache& owner, SimpleCacheOptions opts) : self(owner), options(std::move(opts)) {
+  explicit Impl(SimpleCacheOptions opts) : options(std::move(opts)) {
     if (options.max_items == 0) {
       throw ConfigError("SimpleCacheOptions.max_items = 0: accepted: a number of entries >= 1 (default 10000)");
     }
@@ -234,6 +237,19 @@ struct SimpleCache::Impl {
     return i;
   }
 
+  /// Looks `key` up under its shard's lock: `on_live(shard, slot)`'s result,
+  /// called with the lock still held, when the key is present and alive;
+  /// `on_miss` otherwise.
+  template <class R, class OnLive>
+  R with_live(std::string_view key, OpClock& now, Tally& tally, R on_miss, OnLive&& on_live) {
+    const std::uint64_t h = memory::hash_key(key);
+    Shard& s = shards[shard_index(h)];
+    std::lock_guard<SpinLock> lock(s.mu);
+    const std::size_t i = find_live(s, key, h, now, tally);
+    if (i == Shard::npos) return on_miss;
+    return on_live(s, i);
+  }
+
   /// set / add / increment. For increment, `delta` is added and the new value
   /// goes to `*result`; the expiry of an existing entry is kept.
   bool write(Mode mode, std::string_view key, std::string_view value, Ttl ttl, std::int64_t delta,
@@ -325,7 +341,6 @@ struct SimpleCache::Impl {
     return false;
   }
 
-  const SimpleCache& self;
   SimpleCacheOptions options;
   std::size_t nshards = 1;
   std::size_t shard_mask = 0;
@@ -338,7 +353,7 @@ struct SimpleCache::Impl {
   alignas(64) std::atomic<std::size_t> bytes{0};
 };
 
-SimpleCache::SimpleCache(SimpleCacheOptions options) : impl_(std::make_unique<Impl>(*this, std::move(options))) {}
+SimpleCache::SimpleCache(SimpleCacheOptions options) : impl_(std::make_unique<Impl>(std::move(options))) {}
 SimpleCache::~SimpleCache() { stop_background_loads(); }
 
 const SimpleCacheOptions& SimpleCache::options() const noexcept { return impl_->options; }
@@ -370,23 +385,17 @@ bool SimpleCache::do_add(std::string_view key, std::string_view value, Ttl ttl) 
 
 bool SimpleCache::do_remove(std::string_view key) {
   Impl::Tally tally(*this);
-  const std::uint64_t h = memory::hash_key(key);
-  Shard& s = impl_->shards[impl_->shard_index(h)];
   OpClock now;
-  std::lock_guard<SpinLock> lock(s.mu);
-  const std::size_t i = impl_->find_live(s, key, h, now, tally);
-  if (i == Shard::npos) return false;
-  impl_->release(s.erase(i));
-  return true;
+  return impl_->with_live(key, now, tally, false, [this](Shard& s, std::size_t i) {
+    impl_->release(s.erase(i));
+    return true;
+  });
 }
 
 bool SimpleCache::do_contains(std::string_view key) {
   Impl::Tally tally(*this);
-  const std::uint64_t h = memory::hash_key(key);
-  Shard& s = impl_->shards[impl_->shard_index(h)];
   OpClock now;
-  std::lock_guard<SpinLock> lock(s.mu);
-  return impl_->find_live(s, key, h, now, tally) != Shard::npos;
+  return impl_->with_live(key, now, tally, false, [](Shard&, std::size_t) { return true; });
 }
 
 std::vector<Cache::Value> SimpleCache::do_get_many(const KeyList& keys) {
@@ -419,29 +428,24 @@ std::optional<std::int64_t> SimpleCache::do_increment(std::string_view key, std:
 
 std::optional<Ttl> SimpleCache::do_ttl(std::string_view key) {
   Impl::Tally tally(*this);
-  const std::uint64_t h = memory::hash_key(key);
-  Shard& s = impl_->shards[impl_->shard_index(h)];
   OpClock now;
-  std::lock_guard<SpinLock> lock(s.mu);
-  const std::size_t i = impl_->find_live(s, key, h, now, tally);
-  if (i == Shard::npos) return std::nullopt;
-  const std::int64_t expires = s.at(i)->expires_ns;
-  if (expires == 0) return Ttl::never();
-  const std::int64_t left_ns = std::max<std::int64_t>(expires - now.precise(), 1);  // find_live saw it alive
-  return Ttl(std::chrono::milliseconds((left_ns + 999'999) / 1'000'000));
+  const auto left = [&now](Shard& s, std::size_t i) -> std::optional<Ttl> {
+    const std::int64_t expires = s.at(i)->expires_ns;
+    if (expires == 0) return Ttl::never();
+    const std::int64_t left_ns = std::max<std::int64_t>(expires - now.precise(), 1);  // with_live saw it alive
+    return Ttl(std::chrono::milliseconds((left_ns + 999'999) / 1'000'000));
+  };
+  return impl_->with_live(key, now, tally, std::optional<Ttl>(), left);
 }
 
 bool SimpleCache::do_touch(std::string_view key, Ttl ttl) {
   Impl::Tally tally(*this);
-  const std::uint64_t h = memory::hash_key(key);
-  Shard& s = impl_->shards[impl_->shard_index(h)];
   OpClock now;
-  const std::int64_t expires = impl_->deadline(ttl, now);
-  std::lock_guard<SpinLock> lock(s.mu);
-  const std::size_t i = impl_->find_live(s, key, h, now, tally);
-  if (i == Shard::npos) return false;
-  s.set_expiry(s.at(i), expires);
-  return true;
+  const std::int64_t expires = impl_->deadline(ttl, now);  // before taking the lock
+  return impl_->with_live(key, now, tally, false, [expires](Shard& s, std::size_t i) {
+    s.set_expiry(s.at(i), expires);
+    return true;
+  });
 }
 
 bool SimpleCache::do_clear() {

@@ -2,7 +2,6 @@
 
 #include <hiredis/hiredis.h>
 
-#include <cerrno>
 
 namespace cachet::redis {
 
@@ -31,32 +30,59 @@ std::string with_endpoint(std::string message, std::string_view endpoint) {
 
 std::string ms_text(std::chrono::milliseconds ms) { return std::to_string(ms.count()) + " ms"; }
 
-bool is_timeout_errno(int e) { return e == EAGAIN || e == EWOULDBLOCK || e == ETIMEDOUT || e == EINPROGRESS; }
+ErrorCause tls_cause(net::Cause c) {
+  switch (c) {
+    case net::Cause::tls_untrusted: return ErrorCause::certificate_untrusted;
+    case net::Cause::tls_hostname: return ErrorCause::certificate_host_mismatch;
+    case net::Cause::tls_expired: return ErrorCause::certificate_expired;
+    case net::Cause::tls_client_cert_required: return ErrorCause::client_certificate_required;
+    case net::Cause::tls_client_cert_rejected: return ErrorCause::client_certificate_rejected;
+    case net::Cause::tls_plaintext_peer: return ErrorCause::plaintext_server;
+    case net::Cause::tls_peer_speaks_tls: return ErrorCause::tls_server;
+    default: return ErrorCause::unspecified;
+  }
+}
 
-MappedError map_io(const RawError& raw) {
-  const bool timed_out = is_timeout_errno(raw.sys_errno) || contains(raw.text, "timed out") ||
-                         contains(raw.text, "temporarily unavailable");
-  const bool refused = raw.sys_errno == ECONNREFUSED || contains(raw.text, "refused");
-
-  if (timed_out) {
-    std::string msg;
+MappedError map_net(const RawError& raw) {
+  if (net::is_tls(raw.net) && raw.net != net::Cause::tls_handshake_timeout) {
+    return {{ErrorKind::tls, with_context(std::string(raw.text), raw.command, raw.endpoint), tls_cause(raw.net)},
+            true};
+  }
+  if (net::is_timeout(raw.net)) {
+    if (raw.net == net::Cause::tls_handshake_timeout) {
+      return {{ErrorKind::timeout, with_endpoint("TLS handshake timeout after " + ms_text(raw.timeout), raw.endpoint),
+               ErrorCause::tls_handshake_timeout},
+              true};
+    }
     switch (raw.stage) {
-      case Stage::connect: msg = "connect timeout after " + ms_text(raw.timeout); break;
+      case Stage::connect:
+        return {{ErrorKind::timeout, with_endpoint("connect timeout after " + ms_text(raw.timeout), raw.endpoint)},
+                true};
       case Stage::handshake:
-        msg = "connect timeout after " + ms_text(raw.timeout) + " waiting for the " + std::string(raw.command) + " reply";
-        break;
+        return {{ErrorKind::timeout, with_endpoint("connect timeout after " + ms_text(raw.timeout) +
+                                                       " waiting for the " + std::string(raw.command) + " reply",
+                                                   raw.endpoint)},
+                true};
       case Stage::command:
         return {{ErrorKind::timeout,
                  with_context("command timeout after " + ms_text(raw.timeout), raw.command, raw.endpoint)},
                 true};
     }
-    return {{ErrorKind::timeout, with_endpoint(std::move(msg), raw.endpoint)}, true};
   }
-  if (refused) return {{ErrorKind::connection, with_context("connection refused", raw.command, raw.endpoint)}, true};
-
-  std::string msg = raw.stage == Stage::connect ? "cannot connect: " : "connection error: ";
-  msg += raw.text.empty() ? std::string_view("I/O error") : raw.text;
-  return {{ErrorKind::connection, with_context(std::move(msg), raw.command, raw.endpoint)}, true};
+  switch (raw.net) {
+    case net::Cause::refused:
+      return {{ErrorKind::connection, with_context("connection refused", raw.command, raw.endpoint)}, true};
+    case net::Cause::closed:
+      return {{ErrorKind::connection, with_context(raw.stage == Stage::connect ? "connection closed while connecting"
+                                                                             : "connection closed by the server",
+                                                   raw.command, raw.endpoint)},
+              true};
+    default: {  // resolve, connect_failed, reset, io: the transport's words
+      std::string msg = raw.stage == Stage::connect ? "cannot connect: " : "connection error: ";
+      msg += raw.text.empty() ? std::string_view("I/O error") : raw.text;
+      return {{ErrorKind::connection, with_context(std::move(msg), raw.command, raw.endpoint)}, true};
+    }
+  }
 }
 
 struct CodeCause {
@@ -114,14 +140,9 @@ std::optional<Redirection> parse_redirection(std::string_view reply) {
 }
 
 MappedError map_error(const RawError& raw) {
+  if (raw.net != net::Cause::none) return map_net(raw);
   switch (raw.hiredis_err) {
     case 0: break;  // an error reply, below
-    case REDIS_ERR_IO: return map_io(raw);
-    case REDIS_ERR_EOF:
-      return {{ErrorKind::connection, with_context(raw.stage == Stage::connect ? "connection closed while connecting"
-                                                                             : "connection closed by the server",
-                                                   raw.command, raw.endpoint)},
-              true};
     case REDIS_ERR_PROTOCOL: {
       std::string_view detail = raw.text;
       if (starts_with(detail, "Protocol error, ")) detail.remove_prefix(16);
@@ -130,13 +151,8 @@ MappedError map_error(const RawError& raw) {
                             raw.endpoint)},
               true};
     }
-    case REDIS_ERR_OOM:
-      return {{ErrorKind::connection, with_endpoint("out of memory in hiredis", raw.endpoint)}, true};
-    default: {  // REDIS_ERR_OTHER: e.g. name resolution
-      std::string msg = raw.stage == Stage::connect ? "cannot connect: " : "connection error: ";
-      msg += raw.text.empty() ? std::string_view("unknown hiredis error") : raw.text;
-      return {{ErrorKind::connection, with_endpoint(std::move(msg), raw.endpoint)}, true};
-    }
+    default:  // REDIS_ERR_OOM
+      return {{ErrorKind::connection, with_endpoint("out of memory in hiredis' reply reader", raw.endpoint)}, true};
   }
 
   // An error reply. During the handshake the connection is useless without it.

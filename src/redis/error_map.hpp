@@ -1,6 +1,7 @@
-// Internal: the one place where hiredis error states and Redis error replies
-// become cachet error kinds, causes and operator-readable messages. Nothing
-// else in cachet looks at an error's text.
+// Internal: the one place where transport failures (src/net, already
+// classified), hiredis reader errors and Redis error replies become cachet
+// error kinds, causes and operator-readable messages. Nothing else in cachet
+// looks at an error's text.
 #pragma once
 
 #include <chrono>
@@ -9,6 +10,7 @@
 #include <string_view>
 
 #include "cachet/errors.hpp"
+#include "net/error.hpp"
 
 namespace cachet::redis {
 
@@ -26,20 +28,22 @@ struct Failure {
 
 /// Where in a connection's life an error happened.
 enum class Stage {
-  connect,    ///< establishing the TCP / unix-socket connection
+  connect,    ///< establishing the TCP / unix-socket connection and the TLS session
   handshake,  ///< AUTH / SELECT right after connecting
   command,    ///< a cache operation's command
 };
 
-/// Everything known about one raw error, as hiredis or the server reported it.
+/// Everything known about one raw error: a transport failure (`net`), a
+/// hiredis reader error (`hiredis_err`), or else an error reply (`text`).
 struct RawError {
   Stage stage = Stage::command;
-  /// hiredis' context error (REDIS_ERR_IO, _EOF, _PROTOCOL, _OOM, _OTHER), or 0
-  /// when the server answered with an error reply (then `text` is that reply).
+  /// The transport's classification; net::Cause::none when it is not a transport failure.
+  net::Cause net = net::Cause::none;
+  /// hiredis' reader error (REDIS_ERR_PROTOCOL, REDIS_ERR_OOM), or 0.
   int hiredis_err = 0;
-  /// errno captured right after the failing hiredis call (0 when unknown).
+  /// errno of the failing system call (0 when unknown).
   int sys_errno = 0;
-  /// hiredis' errstr, or the server's error reply.
+  /// The transport's detail, the reader's errstr, or the server's error reply.
   std::string_view text;
   /// "127.0.0.1:6390", "[::1]:6380" or the unix socket path.
   std::string_view endpoint;
@@ -51,16 +55,20 @@ struct RawError {
 
 struct MappedError {
   Failure failure;
-  /// The connection must not be used again (hiredis contexts are unusable after
-  /// an I/O, EOF or protocol error; NOAUTH/READONLY call for a fresh handshake).
+  /// The connection must not be used again (after an I/O, EOF, TLS or
+  /// protocol error it is out of step; NOAUTH/READONLY call for a fresh handshake).
   bool discard_connection = true;
 };
 
-/// Maps hiredis error states and Redis error replies to an ErrorKind:
-///   REDIS_ERR_IO      -> timeout (EAGAIN/ETIMEDOUT), else connection ("refused", "reset", ...)
-///   REDIS_ERR_EOF     -> connection (the server closed the connection)
-///   REDIS_ERR_PROTOCOL-> protocol (the peer does not speak RESP)
-///   REDIS_ERR_OOM / REDIS_ERR_OTHER -> connection (name resolution, client-side failures)
+/// Maps failures to an ErrorKind and ErrorCause:
+///   transport timeouts (connect, TLS handshake, read, write) -> timeout
+///     (a TLS handshake: cause tls_handshake_timeout)
+///   refused, resolve, reset, closed, other system errors -> connection
+///   TLS: untrusted / host name / expired certificate, client certificate
+///     required / rejected, TLS to a plaintext port, plaintext to a TLS port,
+///     other TLS failures -> tls (with the matching cause)
+///   REDIS_ERR_PROTOCOL (reader) -> protocol (the peer does not speak RESP)
+///   REDIS_ERR_OOM (reader)      -> connection
 ///   error replies     -> reply (WRONGTYPE, OOM, NOAUTH, WRONGPASS, LOADING, READONLY, BUSY, ERR ...),
 ///                        except during the AUTH/SELECT handshake, where any error
 ///                        reply is a connection failure ("AUTH failed: WRONGPASS ...").

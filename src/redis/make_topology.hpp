@@ -9,7 +9,8 @@
 namespace cachet::redis {
 
 /// A StandaloneTopology, ClusterTopology or SentinelTopology for `options`
-/// (validated). Connects to nothing.
+/// (validated), its pools sharing one TLS context when options.tls is enabled
+/// (the files are read now: ConfigError). Connects to nothing.
 std::unique_ptr<Topology> make_topology(const RedisOptions& options);
 
 }  // namespace cachet::redis

@@ -124,6 +124,26 @@ RedisCache::~RedisCache() { stop_background_loads(); }
 
 const RedisOptions& RedisCache::options() const noexcept { return impl_->options; }
 
+// The session of a connection to the first node holding data (the master a
+// Sentinel names; a Cluster's first master): every node shares one TLS context.
+std::optional<TlsSessionInfo> RedisCache::tls_session() {
+  auto& im = *impl_;
+  if (!im.options.tls.enabled) return std::nullopt;
+  Failure failure;
+  const auto pools = im.topology->pools(failure);
+  if (pools.empty()) {
+    im.fail("tls_session", std::move(failure));
+    return std::nullopt;
+  }
+  auto lease = pools.front()->acquire(failure);
+  if (!lease) {
+    im.lost(failure);
+    im.fail("tls_session", std::move(failure));
+    return std::nullopt;
+  }
+  return lease->tls_info();
+}
+
 Cache::Value RedisCache::do_get(std::string_view key) {
   auto& im = *impl_;
   auto reply = im.call_expect("get", key, true, "GET", REDIS_REPLY_STRING, REDIS_REPLY_NIL,

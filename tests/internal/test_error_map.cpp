@@ -5,7 +5,6 @@
 #include <gtest/gtest.h>
 #include <hiredis/hiredis.h>
 
-#include <cerrno>
 #include <string>
 
 using cachet::ErrorCause;
@@ -90,24 +89,55 @@ TEST(ErrorMap, HandshakeRepliesAreConnectionFailuresWithTheirCause) {
   EXPECT_EQ(m.failure.message.rfind("AUTH failed: WRONGPASS", 0), 0u) << m.failure.message;
 }
 
-TEST(ErrorMap, IoErrorsByErrno) {
+TEST(ErrorMap, TransportFailuresByCause) {
   RawError raw;
   raw.stage = Stage::command;
-  raw.hiredis_err = REDIS_ERR_IO;
+  raw.net = cachet::net::Cause::timeout;
   raw.endpoint = "127.0.0.1:6390";
   raw.command = "GET";
   raw.timeout = std::chrono::milliseconds(200);
-  raw.sys_errno = EAGAIN;
   auto m = map_error(raw);
   EXPECT_EQ(m.failure.kind, ErrorKind::timeout);
   EXPECT_EQ(m.failure.message, "command timeout after 200 ms (GET on 127.0.0.1:6390)");
-  raw.sys_errno = ECONNREFUSED;
+  raw.net = cachet::net::Cause::refused;
   raw.stage = Stage::connect;
   raw.command = "";
   m = map_error(raw);
   EXPECT_EQ(m.failure.kind, ErrorKind::connection);
   EXPECT_EQ(m.failure.message, "connection refused (127.0.0.1:6390)");
   EXPECT_EQ(m.failure.cause, ErrorCause::unspecified);
+  raw.net = cachet::net::Cause::tls_handshake_timeout;
+  m = map_error(raw);
+  EXPECT_EQ(m.failure.kind, ErrorKind::timeout);
+  EXPECT_EQ(m.failure.cause, ErrorCause::tls_handshake_timeout);
+  EXPECT_EQ(m.failure.message, "TLS handshake timeout after 200 ms (127.0.0.1:6390)");
+}
+
+TEST(ErrorMap, TlsFailuresKeepTheTransportsWordsAndGetTheirCause) {
+  struct Case {
+    cachet::net::Cause net;
+    ErrorCause cause;
+  };
+  for (const Case& c : {Case{cachet::net::Cause::tls_untrusted, ErrorCause::certificate_untrusted},
+                        Case{cachet::net::Cause::tls_hostname, ErrorCause::certificate_host_mismatch},
+                        Case{cachet::net::Cause::tls_expired, ErrorCause::certificate_expired},
+                        Case{cachet::net::Cause::tls_client_cert_required, ErrorCause::client_certificate_required},
+                        Case{cachet::net::Cause::tls_client_cert_rejected, ErrorCause::client_certificate_rejected},
+                        Case{cachet::net::Cause::tls_plaintext_peer, ErrorCause::plaintext_server},
+                        Case{cachet::net::Cause::tls_peer_speaks_tls, ErrorCause::tls_server},
+                        Case{cachet::net::Cause::tls_protocol, ErrorCause::unspecified}}) {
+    RawError raw;
+    raw.stage = Stage::connect;
+    raw.net = c.net;
+    raw.text = "TLS: what the transport said";
+    raw.endpoint = "localhost:6390";
+    const auto m = map_error(raw);
+    EXPECT_EQ(m.failure.kind, ErrorKind::tls) << cachet::net::to_string(c.net);
+    EXPECT_EQ(m.failure.cause, c.cause) << cachet::net::to_string(c.net);
+    EXPECT_EQ(m.failure.message, "TLS: what the transport said (localhost:6390)");
+    EXPECT_TRUE(m.discard_connection);
+    EXPECT_EQ(cachet::scope_of(m.failure.cause), ErrorScope::backend);
+  }
 }
 
 }  // namespace

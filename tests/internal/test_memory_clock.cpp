@@ -1,4 +1,4 @@
-// The in-memory engine's clocks (src/memory/shard.hpp): the coarse clock that
+// The in-memory engine's clocks (src/memory/clock.hpp): the coarse clock that
 // every get with a TTL reads must be a lower bound of steady_clock that lags
 // it only a little, and the vDSO entry point it is read through must be the
 // kernel's real clock_gettime. Built from the engine's source directly (these
@@ -8,7 +8,7 @@
 #include <cstdint>
 #include <ctime>
 
-#include "memory/shard.hpp"
+#include "memory/clock.hpp"
 
 #if defined(__linux__)
 #include <sys/auxv.h>

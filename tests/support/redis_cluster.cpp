@@ -33,11 +33,11 @@ std::string quote(const std::string& s) { return "'" + s + "'"; }
 
 bool redis_cli_available() { return ::access("/usr/bin/redis-cli", X_OK) == 0; }
 
-RedisCluster::RedisCluster() {
+RedisCluster::RedisCluster(int replicas_per_master) {
   char tmpl[] = "/tmp/cachet-cluster-XXXXXX";
   if (!::mkdtemp(tmpl)) throw std::runtime_error("RedisCluster: mkdtemp failed");
   dir_ = tmpl;
-  for (int i = 0; i < 6; ++i) {
+  for (int i = 0; i < 3 * (1 + replicas_per_master); ++i) {
     RedisServer::Options so;
     // The bus port is chosen too: port + 10000 may not be free, or not exist.
     so.args = {"--cluster-enabled", "yes", "--cluster-node-timeout", "1000", "--cluster-config-file", "nodes.conf",
@@ -46,7 +46,7 @@ RedisCluster::RedisCluster() {
   }
   std::vector<std::string> args = {"--cluster", "create"};
   for (const auto& n : nodes_) args.push_back("127.0.0.1:" + std::to_string(n->port()));
-  args.insert(args.end(), {"--cluster-replicas", "1", "--cluster-yes"});
+  args.insert(args.end(), {"--cluster-replicas", std::to_string(replicas_per_master), "--cluster-yes"});
   cli(args);
   if (!wait_ok(std::chrono::seconds(30))) throw std::runtime_error("RedisCluster: not ok within 30 s");
 }

@@ -1,6 +1,6 @@
-// Test harness: a real Redis Cluster of 3 masters + 3 replicas on free
-// loopback ports, made of RedisServers (cluster-enabled, node timeout 1 s)
-// joined by `redis-cli --cluster create ... --cluster-replicas 1`.
+// Test harness: a real Redis Cluster of 3 masters + 3 replicas (the bench:
+// 3 masters alone) on free loopback ports, made of RedisServers
+// (cluster-enabled, node timeout 1 s) joined by `redis-cli --cluster create`.
 //
 //   auto& cluster = cachet::test::shared_cluster();   // started once per test binary
 //   auto opts = cachet::RedisOptions::from_url(cluster.url());
@@ -26,10 +26,10 @@ bool redis_cli_available();
 
 class RedisCluster {
  public:
-  /// Starts 6 nodes and creates the cluster; waits (at most 30 s) until every
-  /// node reports cluster_state:ok and every replica is in sync. Throws
-  /// std::runtime_error with the logs' tails otherwise.
-  RedisCluster();
+  /// Starts 3 masters with `replicas_per_master` replicas each and creates the
+  /// cluster; waits (at most 30 s) until every node reports cluster_state:ok
+  /// and every replica is in sync. Throws std::runtime_error otherwise.
+  explicit RedisCluster(int replicas_per_master = 1);
   ~RedisCluster();
   RedisCluster(const RedisCluster&) = delete;
   RedisCluster& operator=(const RedisCluster&) = delete;

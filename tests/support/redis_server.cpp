@@ -1,6 +1,8 @@
+// RedisServer: fork/exec of redis-server on a free loopback port. No GoogleTest
+// here: cachet_bench starts its server through this file too (unique_prefix(),
+// which needs GoogleTest, is in unique_prefix.cpp).
 #include "support/redis_server.hpp"
 
-#include <gtest/gtest.h>
 #include <hiredis/hiredis.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -9,7 +11,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <atomic>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -63,9 +64,12 @@ void flatten(const redisReply* r, std::string& out) {
   }
 }
 
-ContextPtr connect_to(int port, const std::string& password) {
+// A harness connection: TCP to `port`, or the unix socket when `socket_path` is set.
+ContextPtr connect_to(int port, const std::string& socket_path, const std::string& password) {
   timeval tv{1, 0};
-  ContextPtr c(redisConnectWithTimeout("127.0.0.1", port, tv), &redisFree);
+  ContextPtr c(socket_path.empty() ? redisConnectWithTimeout("127.0.0.1", port, tv)
+                                   : redisConnectUnixWithTimeout(socket_path.c_str(), tv),
+               &redisFree);
   if (!c || c->err) return ContextPtr(nullptr, &redisFree);
   redisSetTimeout(c.get(), timeval{5, 0});
   if (!password.empty()) {
@@ -77,6 +81,17 @@ ContextPtr connect_to(int port, const std::string& password) {
   return c;
 }
 
+// True when the server behind `c` is the process `pid` (INFO's process_id):
+// another server that took the port between free_loopback_port() and our
+// bind must never be taken for ours (cachet_bench FLUSHALLs its server).
+bool served_by(redisContext* c, pid_t pid) {
+  ReplyPtr r(static_cast<redisReply*>(redisCommand(c, "INFO server")), &freeReplyObject);
+  if (!r || r->type != REDIS_REPLY_STRING) return false;
+  const std::string info(r->str, r->len);
+  const std::string field = "\r\nprocess_id:" + std::to_string(pid) + "\r\n";
+  return info.find(field) != std::string::npos;
+}
+
 }  // namespace
 
 bool redis_server_available() { return !find_redis_server().empty(); }
@@ -86,25 +101,13 @@ bool skip_redis_tests_requested() {
   return v && std::string(v) == "1";
 }
 
-std::string unique_prefix() {
-  static std::atomic<int> counter{0};
-  std::string name = "t:";
-  if (const auto* info = ::testing::UnitTest::GetInstance()->current_test_info()) {
-    name += info->test_suite_name();
-    name += '.';
-    name += info->name();
-  }
-  name += ':' + std::to_string(::getpid()) + '.' + std::to_string(counter.fetch_add(1)) + ':';
-  return name;
-}
-
 RedisServer::RedisServer() : RedisServer(Options{}) {}
 
 RedisServer::RedisServer(Options options) : options_(std::move(options)) {
   char tmpl[] = "/tmp/cachet-redis-XXXXXX";
   if (!::mkdtemp(tmpl)) throw std::runtime_error("RedisServer: mkdtemp failed");
   dir_ = tmpl;
-  if (options_.unix_socket) socket_path_ = dir_ + "/redis.sock";
+  if (options_.unix_socket || options_.tls) socket_path_ = dir_ + "/redis.sock";
   port_ = options_.port;
   if (options_.start) start();
 }
@@ -120,7 +123,17 @@ RedisServer::~RedisServer() {
   }
 }
 
-std::string RedisServer::url() const { return "redis://127.0.0.1:" + std::to_string(port_) + "/0"; }
+std::string RedisServer::url() const {
+  return (options_.tls ? "rediss://127.0.0.1:" : "redis://127.0.0.1:") + std::to_string(port_) + "/0";
+}
+
+void RedisServer::ContextDeleter::operator()(redisContext* c) const noexcept { redisFree(c); }
+
+std::unique_ptr<redisContext, RedisServer::ContextDeleter> RedisServer::connect() const {
+  // TLS servers: the harness's own channel is the (plaintext) unix socket.
+  auto c = connect_to(port_, options_.tls ? socket_path_ : std::string(), options_.password);
+  return std::unique_ptr<redisContext, ContextDeleter>(c.release());
+}
 
 bool RedisServer::try_start_once() {
   const std::string bin = find_redis_server();
@@ -128,7 +141,7 @@ bool RedisServer::try_start_once() {
   std::vector<std::string> args = {bin};
   if (!options_.config_file.empty()) args.push_back(options_.config_file);
   if (options_.sentinel) args.push_back("--sentinel");
-  args.insert(args.end(), {"--port", std::to_string(port_),
+  args.insert(args.end(), {"--port", std::to_string(options_.tls ? 0 : port_),
                                    "--bind", "127.0.0.1",
                                    "--save", "",
                                    "--appendonly", "no",
@@ -137,6 +150,12 @@ bool RedisServer::try_start_once() {
                                    "--logfile", dir_ + "/redis.log"});
   if (!socket_path_.empty()) {
     args.insert(args.end(), {"--unixsocket", socket_path_, "--unixsocketperm", "700"});
+  }
+  if (options_.tls) {
+    args.insert(args.end(), {"--tls-port", std::to_string(port_), "--tls-cert-file", options_.tls->cert_file,
+                             "--tls-key-file", options_.tls->key_file, "--tls-ca-cert-file",
+                             options_.tls->ca_cert_file, "--tls-auth-clients",
+                             options_.tls->auth_clients ? "yes" : "no"});
   }
   args.insert(args.end(), options_.args.begin(), options_.args.end());
 
@@ -175,12 +194,15 @@ bool RedisServer::try_start_once() {
       pid_ = -1;
       return false;
     }
-    if (auto c = connect_to(port_, options_.password)) {
+    if (auto c = connect()) {
       ReplyPtr r(static_cast<redisReply*>(redisCommand(c.get(), "PING")), &freeReplyObject);
-      if (r && r->type == REDIS_REPLY_STATUS) return true;
-      if (r && r->type == REDIS_REPLY_ERROR && options_.ready_while_loading &&
-          std::string(r->str, r->len).rfind("LOADING", 0) == 0) {
-        return true;
+      const bool ready = (r && r->type == REDIS_REPLY_STATUS) ||
+                         (r && r->type == REDIS_REPLY_ERROR && options_.ready_while_loading &&
+                          std::string(r->str, r->len).rfind("LOADING", 0) == 0);
+      if (ready) {
+        if (served_by(c.get(), pid_)) return true;
+        kill();  // someone else's server holds the port: ours cannot bind it
+        return false;
       }
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
@@ -240,7 +262,7 @@ void RedisServer::resume() {
 }
 
 std::string RedisServer::command(const std::vector<std::string>& args) const {
-  auto c = connect_to(port_, options_.password);
+  auto c = connect();
   if (!c) throw std::runtime_error("RedisServer::command: cannot connect to port " + std::to_string(port_));
   std::vector<const char*> argv;
   std::vector<size_t> lens;
@@ -257,7 +279,7 @@ std::string RedisServer::command(const std::vector<std::string>& args) const {
 }
 
 long long RedisServer::dbsize(int db) const {
-  auto c = connect_to(port_, options_.password);
+  auto c = connect();
   if (!c) throw std::runtime_error("RedisServer::dbsize: cannot connect");
   ReplyPtr sel(static_cast<redisReply*>(redisCommand(c.get(), "SELECT %d", db)), &freeReplyObject);
   ReplyPtr r(static_cast<redisReply*>(redisCommand(c.get(), "DBSIZE")), &freeReplyObject);

@@ -19,6 +19,8 @@
 #include <string>
 #include <vector>
 
+struct redisContext;
+
 namespace cachet::test {
 
 /// True when a redis-server binary can be found.
@@ -36,11 +38,19 @@ bool redis_server_available();
 
 bool skip_redis_tests_requested();
 
-/// A unique key prefix for one test: "t:<test suite>.<test name>:<counter>:".
+/// A unique key prefix for one test: "t:<test suite>.<test name>:<pid>.<counter>:".
+/// Defined in unique_prefix.cpp (it needs GoogleTest; the rest does not).
 std::string unique_prefix();
 
 class RedisServer {
  public:
+  /// A TLS-only server: --port 0 --tls-port <port> with these files.
+  struct TlsFiles {
+    std::string cert_file;
+    std::string key_file;
+    std::string ca_cert_file;   ///< CA for client certificates
+    bool auth_clients = false;  ///< --tls-auth-clients yes|no
+  };
   struct Options {
     /// Extra command-line arguments, e.g. {"--requirepass", "s3cret"}.
     std::vector<std::string> args;
@@ -60,6 +70,9 @@ class RedisServer {
     std::string config_file;
     /// Run as a sentinel (--sentinel; needs config_file).
     bool sentinel = false;
+    /// Serve TLS only (port() is then the TLS port). The harness then talks to
+    /// the server over a unix socket (always added), in plaintext.
+    std::optional<TlsFiles> tls;
   };
 
   RedisServer();
@@ -71,7 +84,7 @@ class RedisServer {
   int port() const { return port_; }
   /// Path of the unix socket ("" unless Options::unix_socket).
   const std::string& unix_socket() const { return socket_path_; }
-  /// redis://127.0.0.1:<port>/0 (no credentials).
+  /// redis://127.0.0.1:<port>/0 (no credentials); rediss:// for a TLS server.
   std::string url() const;
   /// The temporary directory holding the server's log and socket.
   const std::string& dir() const { return dir_; }
@@ -79,7 +92,8 @@ class RedisServer {
   bool running() const { return pid_ > 0; }
 
   /// Starts the server (same port as before) and waits until it answers PING
-  /// (at most 10 s; throws std::runtime_error otherwise, with the log's tail).
+  /// and INFO names its process id as the one started (at most 10 s; throws
+  /// std::runtime_error otherwise, with the log's tail).
   /// A server given a dump.rdb in dir() before start() loads it.
   void start();
   /// SIGTERM, wait; SIGKILL after 5 s.
@@ -112,6 +126,10 @@ class RedisServer {
   std::string dir_;
   std::string socket_path_;
   std::string log_tail() const;
+  struct ContextDeleter {
+    void operator()(redisContext* c) const noexcept;
+  };
+  std::unique_ptr<redisContext, ContextDeleter> connect() const;
   bool try_start_once();
 };
 
