@@ -297,9 +297,9 @@ TEST(CacheConfig, OverridesWinOverTheUrl) {
 }
 
 TEST(CacheConfig, RedisUrlIsOnlyReadForRedis) {
-  // A REDIS_URL meant for another component (here: TLS, unsupported by this
-  // build) must not break a service whose cache is in memory.
-  auto c = CacheConfig::from_map({{"CACHE_TYPE", "simple"}, {"REDIS_URL", "rediss://:pw@elsewhere:6380/0"}});
+  // A REDIS_URL meant for another component (here: one this cachet refuses)
+  // must not break a service whose cache is in memory.
+  auto c = CacheConfig::from_map({{"CACHE_TYPE", "simple"}, {"REDIS_URL", "rediss://:pw@elsewhere:6380/0?ssl_x=1"}});
   EXPECT_EQ(c.type, CacheType::simple);
   EXPECT_FALSE(c.redis_url_set);
   c = CacheConfig::from_map({{"REDIS_URL", ""}});
@@ -307,7 +307,7 @@ TEST(CacheConfig, RedisUrlIsOnlyReadForRedis) {
 
   // For redis it is validated.
   for (const std::string bad : {"http://127.0.0.1:6379", "redis://127.0.0.1:notaport/0", "redis://127.0.0.1:6379/x",
-                                "rediss://127.0.0.1:6380/0", "localhost:6379"}) {
+                                "rediss://127.0.0.1:6380/0?ssl_cert_reqs=x", "localhost:6379"}) {
     SCOPED_TRACE(bad);
     const std::string msg = config_error({{"CACHE_TYPE", "redis"}, {"REDIS_URL", bad}});
     EXPECT_TRUE(contains(msg, "REDIS_URL")) << msg;
@@ -323,7 +323,8 @@ TEST(CacheConfig, PasswordsNeverAppearInMessages) {
       "redis://127.0.0.1:6379/0?password=hunter2secret&bogus_key=1",
       "redis://:hunter2secret@127.0.0.1:6379/0?connect_timeout=forever",
       "redis://:hunter2%40secret@127.0.0.1:0/0",
-      "rediss://:hunter2secret@127.0.0.1:6380/0",
+      "rediss://:hunter2secret@127.0.0.1:6380/0?ssl_min_version=1.0",
+      "rediss://127.0.0.1:6380/0?ssl_password=hunter2secret",
       "unix:///tmp/nope.sock?password=hunter2secret&db=x",
   };
   for (const auto& url : urls) {

@@ -147,26 +147,32 @@ struct CACHET_EXPORT RedisOptions {
   ///   unix:///path/to/redis.sock[?db=N&password=...&username=...]
   ///   redis+cluster://[[username]:password@]host1[:port1][,host2[:port2]...][/0][?query]
   ///   redis+sentinel://[[username]:password@]host1[:port1][,...]/<master>[/db][?query]
-  /// (cluster ports default to 6379, sentinel ports to 26379; the credentials
-  /// are the data nodes'). Query keys: connect_timeout, socket_timeout,
-  /// pool_wait_timeout (durations: "250ms", "1s", "2m", or a bare number of
-  /// milliseconds), pool_size, db, username, password, key_prefix; for a
-  /// cluster read_from_replicas (boolean), slot_refresh_interval (duration),
-  /// max_redirects; for sentinels sentinel_username, sentinel_password and
-  /// max_redirects. IPv6 hosts in brackets: redis://[::1]:6380/2.
-  /// Credentials may be percent-encoded (p%40ss -> p@ss). `rediss://` throws
-  /// ConfigError (TLS is not available with this build's hiredis). Anything
-  /// malformed throws ConfigError naming the URL with its password redacted.
-  /// Fields the URL does not mention keep their defaults.
+  /// and rediss://, rediss+cluster://, rediss+sentinel:// for the same over
+  /// TLS (every data node; the sentinels too). Cluster ports default to 6379,
+  /// sentinel ports to 26379; the credentials are the data nodes'. Query
+  /// keys: connect_timeout, socket_timeout, pool_wait_timeout (durations:
+  /// "250ms", "1s", "2m", or a bare number of milliseconds), pool_size, db,
+  /// username, password, key_prefix; for a cluster read_from_replicas
+  /// (boolean), slot_refresh_interval (duration), max_redirects; for sentinels
+  /// sentinel_username, sentinel_password and max_redirects; with rediss the
+  /// `tls` fields in redis-py's spelling: ssl_cert_reqs, ssl_ca_certs,
+  /// ssl_ca_path, ssl_certfile, ssl_keyfile, ssl_password (secret),
+  /// ssl_check_hostname, ssl_server_name, ssl_min_version (tls_options.hpp).
+  /// IPv6 hosts in brackets: redis://[::1]:6380/2. Credentials may be
+  /// percent-encoded (p%40ss -> p@ss). Anything malformed (an ssl_* key
+  /// without rediss, TLS with a unix socket, an unreadable certificate file)
+  /// throws ConfigError naming the URL with its secrets redacted. Fields the
+  /// URL does not mention keep their defaults.
   static RedisOptions from_url(std::string_view url);
 
   /// Throws ConfigError naming the first invalid field and what is accepted.
   void validate() const;
 
-  /// A URL equivalent to these options, passwords (sentinel_password too) as "***".
+  /// A URL equivalent to these options, passwords (sentinel_password,
+  /// ssl_password too) as "***".
   std::string redacted_url() const;
 
-  /// Every field on one line, passwords (sentinel_password too) as "***".
+  /// Every field on one line, passwords (sentinel_password, tls.key_password too) as "***".
   std::string to_string() const;
 
  private:

@@ -61,8 +61,12 @@ const char* type_name(RedisTopology t) {
   return "CACHE_TYPE=redis";
 }
 
+// True when `url`'s scheme is `scheme` ("redis+cluster") with or without TLS
+// ("rediss+cluster").
 bool url_scheme_is(std::string_view url, std::string_view scheme) {
-  return parse::lower(url.substr(0, url.find("://"))) == scheme;
+  std::string given = parse::lower(url.substr(0, url.find("://")));
+  if (given.compare(0, 6, "rediss") == 0) given.erase(5, 1);
+  return given == scheme;
 }
 
 // The URL the Redis options come from, and the key that gave it: REDIS_URL,
@@ -83,7 +87,7 @@ std::pair<std::string, const char*> redis_source(const CacheConfig& c) {
   if (c.redis_topology == RedisTopology::cluster) {
     if (c.redis_cluster.empty()) {
       if (c.redis_url_set && url_scheme_is(c.redis_url, "redis+cluster")) return {c.redis_url, "REDIS_URL"};
-      throw ConfigError("CACHE_TYPE=RedisClusterCache needs CACHE_REDIS_CLUSTER or a redis+cluster:// REDIS_URL");
+      throw ConfigError("CACHE_TYPE=RedisClusterCache needs CACHE_REDIS_CLUSTER or a redis+cluster:// (rediss+cluster://) REDIS_URL");
     }
     if (c.redis_url_set) {
       throw ConfigError("CACHE_REDIS_CLUSTER and REDIS_URL are both set; accepted: the cluster's nodes in one of them");
@@ -95,7 +99,7 @@ std::pair<std::string, const char*> redis_source(const CacheConfig& c) {
       if (c.redis_url_set && url_scheme_is(c.redis_url, "redis+sentinel")) return {c.redis_url, "REDIS_URL"};
       throw ConfigError(
           "CACHE_TYPE=RedisSentinelCache needs CACHE_REDIS_SENTINELS and CACHE_REDIS_SENTINEL_MASTER, or a "
-          "redis+sentinel:// REDIS_URL");
+          "redis+sentinel:// (rediss+sentinel://) REDIS_URL");
     }
     if (c.redis_sentinels.empty() || c.redis_sentinel_master.empty()) {
       throw ConfigError(std::string(c.redis_sentinels.empty() ? "CACHE_REDIS_SENTINEL_MASTER" : "CACHE_REDIS_SENTINELS") +

@@ -168,8 +168,9 @@ KeyValue choice(Enum CacheConfig::*field, std::initializer_list<std::pair<const 
 KeyValue redis_url() {
   KeyValue v;
   v.accepted =
-      "redis://[[username]:password@]host[:port][/db][?query] or unix:///path/to/redis.sock[?db=N] "
-      "(see docs/redis.md)";
+      "redis:// or rediss:// (TLS) [[username]:password@]host[:port][/db][?query], "
+      "unix:///path/to/redis.sock[?db=N], redis[s]+cluster://host1:port1,host2:port2,...[?query] or "
+      "redis[s]+sentinel://host1:port1,.../<master>[/db][?query] (see docs/redis.md)";
   v.default_text = CacheConfig{}.redis_url;
   v.applies = [](const CacheConfig& c) { return c.type == CacheType::redis; };
   v.read = [](CacheConfig& c, const std::string& text) {

@@ -41,11 +41,7 @@ std::string describe_target(const RedisOptions& o) {
 // Reads the CA, certificate and key files now: ConfigError names an unusable
 // one. Warns once per cache when certificates are not verified.
 std::shared_ptr<const net::TlsContext> tls_context(const RedisOptions& o) {
-  if (!o.tls.enabled) return nullptr;
-  if (o.topology == RedisTopology::standalone && !o.unix_socket.empty()) {
-    throw ConfigError("TLS (rediss://, tls.enabled) cannot be used with a unix socket ('" + o.unix_socket +
-                      "'): Redis serves TLS on TCP ports only; set host and port instead");
-  }
+  if (!o.tls.enabled) return nullptr;  // (TLS over a unix socket is refused by RedisOptions::validate())
   auto context = std::make_shared<const net::TlsContext>(o.tls);
   if (o.tls.cert_reqs == TlsOptions::CertReqs::none) {
     detail::log()->warn(

@@ -61,10 +61,11 @@ std::string RedisOptions::redacted_url() const {
     query += percent_encode(value, ":/");
   };
   const std::string credentials = password.empty() ? std::string() : percent_encode(username, "") + ":***@";
+  const std::string redis = tls.enabled ? "rediss" : "redis";
   if (topology == RedisTopology::cluster) {
-    url = "redis+cluster://" + credentials + node_list(nodes);
+    url = redis + "+cluster://" + credentials + node_list(nodes);
   } else if (topology == RedisTopology::sentinel) {
-    url = "redis+sentinel://" + credentials + node_list(nodes) + '/' + percent_encode(sentinel_master, "") + '/' +
+    url = redis + "+sentinel://" + credentials + node_list(nodes) + '/' + percent_encode(sentinel_master, "") + '/' +
           std::to_string(db);
   } else if (!unix_socket.empty()) {
     url = "unix://" + percent_encode(unix_socket, "/");
@@ -72,7 +73,7 @@ std::string RedisOptions::redacted_url() const {
     if (!username.empty()) param("username", username);
     if (!password.empty()) query += std::string(query.empty() ? "?" : "&") + "password=***";
   } else {
-    url = "redis://" + credentials + host_port(host, port) + '/' + std::to_string(db);
+    url = redis + "://" + credentials + host_port(host, port) + '/' + std::to_string(db);
   }
   const RedisOptions defaults;
   if (connect_timeout != defaults.connect_timeout) param("connect_timeout", ms(connect_timeout));
@@ -87,6 +88,12 @@ std::string RedisOptions::redacted_url() const {
   if (max_redirects != defaults.max_redirects) param("max_redirects", std::to_string(max_redirects));
   if (!sentinel_username.empty()) param("sentinel_username", sentinel_username);
   if (!sentinel_password.empty()) query += std::string(query.empty() ? "?" : "&") + "sentinel_password=***";
+  if (tls.enabled) {
+    for (const auto& [key, value] : redis::tls_query(tls)) {
+      if (value) param(key, *value);
+      else query += std::string(query.empty() ? "?" : "&") + key + "=***";
+    }
+  }
   return url + query;
 }
 
@@ -115,6 +122,7 @@ std::string RedisOptions::to_string() const {
   s += " pool_size=" + std::to_string(redis::effective_pool_size(*this)) + (pool_size == 0 ? "(auto)" : "");
   s += " pool_wait_timeout=" + ms(pool_wait_timeout);
   s += std::string(" keepalive=") + (keepalive ? "on" : "off");
+  s += ' ' + tls.to_string();
   s += " key_prefix=\"" + key_prefix + "\"";
   s += " default_timeout=" + default_timeout.to_string();
   s += std::string(" on_error=") + (on_error == ErrorPolicy::Throw ? "throw" : "fail_open");

@@ -7,28 +7,23 @@
 #include <sys/un.h>
 #include <thread>
 
-#include <hiredis/hiredis.h>  // HIREDIS_MAJOR / _MINOR / _PATCH only
-
 #include "cachet/redis_cache.hpp"
 #include "core/parse.hpp"
 #include "core/redact.hpp"
 #include "redis/url.hpp"
-
-#define CACHET_STR2(x) #x
-#define CACHET_STR(x) CACHET_STR2(x)
-#define HIREDIS_VERSION_TEXT CACHET_STR(HIREDIS_MAJOR) "." CACHET_STR(HIREDIS_MINOR) "." CACHET_STR(HIREDIS_PATCH)
 
 namespace cachet {
 
 namespace {
 
 constexpr std::string_view kAcceptedForms =
-    "accepted: redis://[[username]:password@]host[:port][/db][?query], unix:///path/to/redis.sock[?query], "
-    "redis+cluster://[[username]:password@]host1:port1[,host2:port2...][?query] or "
-    "redis+sentinel://[[username]:password@]host1:port1[,host2:port2...]/<master-name>[/db][?query]";
+    "accepted: redis[s]://[[username]:password@]host[:port][/db][?query], unix:///path/to/redis.sock[?query], "
+    "redis[s]+cluster://[[username]:password@]host1:port1[,host2:port2...][?query] or "
+    "redis[s]+sentinel://[[username]:password@]host1:port1[,host2:port2...]/<master-name>[/db][?query]";
 constexpr std::string_view kAcceptedQuery =
     "accepted: connect_timeout, socket_timeout, pool_wait_timeout, pool_size, db, username, password, key_prefix, "
-    "read_from_replicas, slot_refresh_interval, max_redirects, sentinel_username, sentinel_password";
+    "read_from_replicas, slot_refresh_interval, max_redirects, sentinel_username, sentinel_password, and with "
+    "rediss:// the ssl_* keys";
 constexpr int kMaxPoolSize = 1024;
 
 std::string lower(std::string_view s) {
@@ -122,7 +117,7 @@ std::size_t effective_pool_size(const RedisOptions& options) {
 
 namespace {
 
-using Fail = std::function<ConfigError(const std::string&)>;
+using Fail = redis::UrlFail;
 
 // Slot-map refreshes: a bare number is milliseconds; 1 s to 1 h.
 constexpr parse::DurationRule kRefreshRule{std::chrono::milliseconds(1), std::chrono::seconds(1),
@@ -230,6 +225,14 @@ void apply_query(RedisOptions& o, std::string_view query, const Fail& fail) {
       o.sentinel_password = value;
     } else if (key == "key_prefix") {
       o.key_prefix = value;
+    } else if (key.compare(0, 4, "ssl_") == 0) {
+      if (!o.tls.enabled) {
+        throw fail("'" + key + "' is a TLS option, and this URL does not use TLS; accepted: the same URL with " +
+                   (o.unix_socket.empty() ? "rediss:// (or rediss+cluster://, rediss+sentinel://)"
+                                          : "host and port instead of a unix socket, which Redis never serves "
+                                            "over TLS"));
+      }
+      redis::apply_tls_query(o.tls, key, value, fail);
     } else {
       throw fail("unknown query parameter '" + key + "'; " + std::string(kAcceptedQuery));
     }
@@ -280,22 +283,21 @@ RedisOptions RedisOptions::from_url(std::string_view url) {
   const std::string scheme = lower(url.substr(0, scheme_end));
   std::string_view rest = url.substr(scheme_end + 3);
 
-  if (scheme == "rediss" || scheme == "rediss+cluster" || scheme == "rediss+sentinel") {
-#if HIREDIS_MAJOR < 1
-    throw fail("rediss:// (TLS) is not supported by this build: TLS needs hiredis >= 1.0 built with SSL "
-               "support, and this cachet was built with hiredis " HIREDIS_VERSION_TEXT ". Use redis:// or "
-               "unix://, or a TLS tunnel (e.g. stunnel) on localhost");
-#else
-    throw fail("rediss:// (TLS) is not supported by cachet yet (built with hiredis " HIREDIS_VERSION_TEXT
-               "). Use redis:// or unix://, or a TLS tunnel (e.g. stunnel) on localhost");
-#endif
+  // rediss schemes: TLS to every data node (and to the sentinels).
+  std::string plain = scheme;
+  if (plain.compare(0, 6, "rediss") == 0) {
+    o.tls.enabled = true;
+    plain.erase(5, 1);
   }
-  if (scheme == "redis+cluster") o.topology = RedisTopology::cluster;
-  if (scheme == "redis+sentinel") o.topology = RedisTopology::sentinel;
-  if (scheme != "redis" && scheme != "unix" && o.topology == RedisTopology::standalone) {
+  if (plain == "redis+cluster") o.topology = RedisTopology::cluster;
+  if (plain == "redis+sentinel") o.topology = RedisTopology::sentinel;
+  if (plain != "redis" && scheme != "unix" && o.topology == RedisTopology::standalone) {
     throw fail("unknown scheme '" + scheme + "://'; " + std::string(kAcceptedForms));
   }
-
+  if (o.tls.enabled && !rest.empty() && rest.front() == '/') {
+    throw fail("TLS (" + scheme + "://) cannot be used with a unix socket: Redis serves TLS on TCP ports only; "
+               "accepted: " + scheme + "://host:port, or unix:///path/to/redis.sock without TLS");
+  }
   std::string_view query;
   if (const auto q = rest.find('?'); q != std::string_view::npos) {
     query = rest.substr(q + 1);
@@ -373,6 +375,17 @@ void RedisOptions::validate() const {
     if (unix_socket.size() >= sizeof(sockaddr_un{}.sun_path)) {
       throw fail("unix_socket path is " + std::to_string(unix_socket.size()) + " bytes; accepted: at most " +
                  std::to_string(sizeof(sockaddr_un{}.sun_path) - 1));
+    }
+  }
+  if (tls.enabled) {
+    if (!unix_socket.empty()) {
+      throw fail("TLS (rediss://, tls.enabled) cannot be used with a unix socket ('" + printable(unix_socket) +
+                 "'): Redis serves TLS on TCP ports only; set host and port instead");
+    }
+    try {
+      tls.validate();
+    } catch (const ConfigError& e) {
+      throw fail(e.what());
     }
   }
   if (db < 0) throw fail("db " + std::to_string(db) + " is negative; accepted: 0 or more");
