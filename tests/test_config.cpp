@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "cachet/cachet.hpp"
+#include "support/tls_certs.hpp"
 
 using namespace std::chrono_literals;
 using cachet::CacheConfig;
@@ -26,6 +27,8 @@ const std::vector<std::string> kAllKeys = {
     "CACHE_THRESHOLD",  "CACHE_MAX_BYTES",  "CACHE_REDIS_CONNECT_TIMEOUT", "CACHE_REDIS_SOCKET_TIMEOUT",
     "CACHE_REDIS_POOL_SIZE", "CACHE_FALLBACK", "CACHE_BREAKER_THRESHOLD", "CACHE_BREAKER_COOLDOWN",
     "CACHE_JOURNAL_MAX", "APP_ENV",         "CACHE_ENV",
+    "CACHE_REDIS_TLS_CA_CERTS", "CACHE_REDIS_TLS_CERTFILE", "CACHE_REDIS_TLS_KEYFILE", "CACHE_REDIS_TLS_CERT_REQS",
+    "CACHE_REDIS_TLS_CHECK_HOSTNAME", "CACHE_REDIS_TLS_SERVER_NAME",
 };
 
 // Saves every variable cachet reads, clears them (so the ambient environment
@@ -591,4 +594,87 @@ TEST(ConfigFlaskTopologies, InconsistentMixesNameBothKeys) {
   EXPECT_TRUE(names(e, "CACHE_REDIS_PASSWORD", "REDIS_URL")) << e;
   EXPECT_EQ(e.find("other-pw"), std::string::npos) << e;
   EXPECT_EQ(e.find("url-pw"), std::string::npos) << e;
+}
+
+// CACHE_REDIS_TLS_*: each overrides the rediss:// URL's ssl_* value, as the
+// other CACHE_REDIS_* keys override the URL; none turns TLS on by itself.
+TEST(CacheConfig, TlsKeysOverrideTheUrl) {
+  using cachet::TlsOptions;
+  const auto& certs = cachet::test::TlsCerts::shared();
+  const std::string url = "rediss://127.0.0.1:6390/0?ssl_ca_certs=" + certs.other_ca_cert +
+                          "&ssl_cert_reqs=optional&ssl_check_hostname=false&ssl_server_name=from.url";
+  // Unset: the URL decides.
+  auto from_url = CacheConfig::from_map({{"CACHE_TYPE", "redis"}, {"REDIS_URL", url}}).redis_options();
+  EXPECT_TRUE(from_url.tls.enabled);
+  EXPECT_EQ(from_url.tls.ca_certs, certs.other_ca_cert);
+  EXPECT_EQ(from_url.tls.cert_reqs, TlsOptions::CertReqs::optional);
+  EXPECT_FALSE(from_url.tls.check_hostname);
+  EXPECT_EQ(from_url.tls.server_name, "from.url");
+  EXPECT_EQ(from_url.tls.certfile, "");
+
+  // Set: the keys win.
+  const auto c = CacheConfig::from_map({{"CACHE_TYPE", "redis"},
+                                        {"REDIS_URL", url},
+                                        {"CACHE_REDIS_TLS_CA_CERTS", certs.ca_cert},
+                                        {"CACHE_REDIS_TLS_CERTFILE", certs.client_cert},
+                                        {"CACHE_REDIS_TLS_KEYFILE", certs.client_key},
+                                        {"CACHE_REDIS_TLS_CERT_REQS", "Required"},
+                                        {"CACHE_REDIS_TLS_CHECK_HOSTNAME", "yes"},
+                                        {"CACHE_REDIS_TLS_SERVER_NAME", "localhost"}});
+  const auto o = c.redis_options();
+  EXPECT_EQ(o.tls.ca_certs, certs.ca_cert);
+  EXPECT_EQ(o.tls.certfile, certs.client_cert);
+  EXPECT_EQ(o.tls.keyfile, certs.client_key);
+  EXPECT_EQ(o.tls.cert_reqs, TlsOptions::CertReqs::required);
+  EXPECT_TRUE(o.tls.check_hostname);
+  EXPECT_EQ(o.tls.server_name, "localhost");
+  const std::string shown = c.to_string();
+  EXPECT_TRUE(contains(shown, "CACHE_REDIS_TLS_CERT_REQS=required")) << shown;
+  EXPECT_TRUE(contains(shown, "CACHE_REDIS_TLS_SERVER_NAME=\"localhost\"")) << shown;
+  const std::string url_shown = CacheConfig::from_map({{"CACHE_TYPE", "redis"}, {"REDIS_URL", url}}).to_string();
+  EXPECT_TRUE(contains(url_shown, "CACHE_REDIS_TLS_CERT_REQS=optional (from REDIS_URL or default)")) << url_shown;
+
+  // Bad values name the key, the value and what is accepted.
+  const Map redis = {{"CACHE_TYPE", "redis"}, {"REDIS_URL", url}};
+  expect_rejected("CACHE_REDIS_TLS_CERT_REQS", "maybe", redis);
+  expect_rejected("CACHE_REDIS_TLS_CHECK_HOSTNAME", "perhaps", redis);
+  expect_rejected("CACHE_REDIS_TLS_CA_CERTS", "", redis);
+  // An unreadable file is refused with the configuration, naming the key.
+  std::string msg = config_error({{"CACHE_TYPE", "redis"}, {"REDIS_URL", url},
+                                  {"CACHE_REDIS_TLS_CA_CERTS", "/nonexistent/ca.pem"}});
+  EXPECT_TRUE(contains(msg, "CACHE_REDIS_TLS_CA_CERTS")) << msg;
+  EXPECT_TRUE(contains(msg, "cannot read '/nonexistent/ca.pem'")) << msg;
+  // Without TLS in the URL the keys are an error, not ignored.
+  msg = config_error({{"CACHE_TYPE", "redis"}, {"REDIS_URL", "redis://127.0.0.1:6390/0"},
+                      {"CACHE_REDIS_TLS_CERT_REQS", "none"}, {"CACHE_REDIS_TLS_SERVER_NAME", "x"}});
+  EXPECT_TRUE(contains(msg, "CACHE_REDIS_TLS_CERT_REQS") && contains(msg, "CACHE_REDIS_TLS_SERVER_NAME")) << msg;
+  EXPECT_TRUE(contains(msg, "are set but REDIS_URL does not use TLS; accepted: a rediss://")) << msg;
+  msg = config_error({{"CACHE_TYPE", "RedisClusterCache"}, {"CACHE_REDIS_CLUSTER", "h1:7000"},
+                      {"CACHE_REDIS_TLS_CHECK_HOSTNAME", "false"}});
+  EXPECT_TRUE(contains(msg, "CACHE_REDIS_TLS_CHECK_HOSTNAME is set but CACHE_REDIS_CLUSTER does not use TLS")) << msg;
+  // Not read for a cache in memory.
+  const auto simple = CacheConfig::from_map({{"CACHE_TYPE", "simple"}, {"CACHE_REDIS_TLS_CERT_REQS", "maybe"}});
+  EXPECT_FALSE(simple.redis_tls_cert_reqs.has_value());
+}
+
+TEST(CacheConfigEnv, TlsKeysFromTheEnvironment) {
+  const auto& certs = cachet::test::TlsCerts::shared();
+  EnvGuard env;
+  env.set("CACHE_TYPE", "RedisClusterCache");
+  env.set("REDIS_URL", "rediss+cluster://127.0.0.1:7000,127.0.0.1:7001");
+  env.set("CACHE_REDIS_TLS_CA_CERTS", certs.ca_cert);
+  env.set("CACHE_REDIS_TLS_CERTFILE", certs.client_cert);
+  env.set("CACHE_REDIS_TLS_KEYFILE", certs.client_key);
+  env.set("CACHE_REDIS_TLS_CERT_REQS", "none");
+  env.set("CACHE_REDIS_TLS_CHECK_HOSTNAME", "false");
+  env.set("CACHE_REDIS_TLS_SERVER_NAME", "redis.internal");
+  const auto o = CacheConfig::from_env().redis_options();
+  EXPECT_EQ(o.topology, cachet::RedisTopology::cluster);
+  EXPECT_TRUE(o.tls.enabled);
+  EXPECT_EQ(o.tls.ca_certs, certs.ca_cert);
+  EXPECT_EQ(o.tls.certfile, certs.client_cert);
+  EXPECT_EQ(o.tls.keyfile, certs.client_key);
+  EXPECT_EQ(o.tls.cert_reqs, cachet::TlsOptions::CertReqs::none);
+  EXPECT_FALSE(o.tls.check_hostname);
+  EXPECT_EQ(o.tls.server_name, "redis.internal");
 }

@@ -85,10 +85,12 @@ TEST(ConfigKeys, DefaultsAndAcceptedTextsMatchWhatTheParserDoes) {
   // messages come from RedisOptions::from_url, and so do those of the
   // Flask-Caching topology keys, which are checked together with CACHE_TYPE
   // and REDIS_URL (test_config); the prefix and the environment names take
-  // any text.)
-  const std::set<std::string> checked_elsewhere = {"REDIS_URL",         "CACHE_KEY_PREFIX",      "APP_ENV",
-                                                   "CACHE_ENV",         "CACHE_REDIS_CLUSTER",   "CACHE_REDIS_SENTINELS",
-                                                   "CACHE_REDIS_PASSWORD", "CACHE_REDIS_SENTINEL_MASTER"};
+  // any text; the TLS files and server name are checked with the rediss://
+  // URL they override, in test_config.)
+  const std::set<std::string> checked_elsewhere = {
+      "REDIS_URL",           "CACHE_KEY_PREFIX",         "APP_ENV",                  "CACHE_ENV",
+      "CACHE_REDIS_CLUSTER", "CACHE_REDIS_SENTINELS",    "CACHE_REDIS_PASSWORD",     "CACHE_REDIS_SENTINEL_MASTER",
+      "CACHE_REDIS_TLS_CA_CERTS", "CACHE_REDIS_TLS_CERTFILE", "CACHE_REDIS_TLS_KEYFILE", "CACHE_REDIS_TLS_SERVER_NAME"};
   for (const auto& [name, key] : by_name) {
     if (checked_elsewhere.count(name) != 0) continue;
     SCOPED_TRACE(name);

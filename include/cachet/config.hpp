@@ -89,6 +89,18 @@ struct CACHET_EXPORT CacheConfig {
   std::optional<std::chrono::milliseconds> redis_socket_timeout;
   /// CACHE_REDIS_POOL_SIZE; overrides the URL's pool_size when set. 1..1024.
   std::optional<int> redis_pool_size;
+  /// CACHE_REDIS_TLS_CA_CERTS, _CERTFILE, _KEYFILE, _SERVER_NAME: override the
+  /// rediss:// URL's ssl_ca_certs, ssl_certfile, ssl_keyfile, ssl_server_name
+  /// when set (TlsOptions). They do not turn TLS on: with a plaintext URL they
+  /// are a ConfigError. Default unset.
+  std::optional<std::string> redis_tls_ca_certs;
+  std::optional<std::string> redis_tls_certfile;
+  std::optional<std::string> redis_tls_keyfile;
+  std::optional<std::string> redis_tls_server_name;
+  /// CACHE_REDIS_TLS_CERT_REQS: overrides ssl_cert_reqs (required, optional, none). Default unset.
+  std::optional<TlsOptions::CertReqs> redis_tls_cert_reqs;
+  /// CACHE_REDIS_TLS_CHECK_HOSTNAME: overrides ssl_check_hostname. Default unset.
+  std::optional<bool> redis_tls_check_hostname;
   /// The Redis topology CACHE_TYPE names: cluster for RedisClusterCache,
   /// sentinel for RedisSentinelCache, standalone otherwise (then REDIS_URL's
   /// scheme decides: redis+cluster:// and redis+sentinel:// work too).

@@ -14,6 +14,7 @@
 #include "core/parse.hpp"
 #include "core/redact.hpp"
 #include "factory/config_keys.hpp"
+#include "factory/tls_keys.hpp"
 
 namespace cachet {
 
@@ -187,6 +188,7 @@ RedisOptions CacheConfig::redis_options() const {
   if (redis_connect_timeout) o.connect_timeout = *redis_connect_timeout;
   if (redis_socket_timeout) o.socket_timeout = *redis_socket_timeout;
   if (redis_pool_size) o.pool_size = *redis_pool_size;
+  detail::apply_tls_keys(*this, o, source);
   try {
     o.validate();
   } catch (const ConfigError& e) {

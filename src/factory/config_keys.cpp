@@ -15,6 +15,7 @@
 #include "cachet/errors.hpp"
 #include "core/parse.hpp"
 #include "core/redact.hpp"
+#include "factory/tls_keys.hpp"
 
 namespace cachet {
 
@@ -376,6 +377,19 @@ const std::vector<ConfigKey>& config_key_table() {
       {"CACHE_REDIS_SOCKET_TIMEOUT", "bound on each Redis command's round trip",
        redis_timeout(&CacheConfig::redis_socket_timeout, &RedisOptions::socket_timeout, "socket_timeout")},
       {"CACHE_REDIS_POOL_SIZE", "Redis connections per cache", redis_pool_size(1, 1024)},
+      {"CACHE_REDIS_TLS_CA_CERTS", "rediss: PEM file of the CAs that sign the server's certificate",
+       detail::tls_text(&CacheConfig::redis_tls_ca_certs, &TlsOptions::ca_certs, "ssl_ca_certs", "a readable PEM file")},
+      {"CACHE_REDIS_TLS_CERTFILE", "rediss: client certificate (PEM) for mutual TLS",
+       detail::tls_text(&CacheConfig::redis_tls_certfile, &TlsOptions::certfile, "ssl_certfile", "a readable PEM file")},
+      {"CACHE_REDIS_TLS_KEYFILE", "rediss: the client certificate's private key (PEM), if not in the certfile",
+       detail::tls_text(&CacheConfig::redis_tls_keyfile, &TlsOptions::keyfile, "ssl_keyfile", "a readable PEM file")},
+      {"CACHE_REDIS_TLS_CERT_REQS", "rediss: how strictly the server's certificate is verified",
+       detail::tls_cert_reqs()},
+      {"CACHE_REDIS_TLS_CHECK_HOSTNAME", "rediss: check that the certificate names the host",
+       detail::tls_check_hostname()},
+      {"CACHE_REDIS_TLS_SERVER_NAME", "rediss: name sent as SNI and checked instead of the host",
+       detail::tls_text(&CacheConfig::redis_tls_server_name, &TlsOptions::server_name, "ssl_server_name",
+                        "a host name or IP address")},
       {"CACHE_FALLBACK", "what happens when Redis cannot be reached (docs/configuration.md)",
        choice(&CacheConfig::fallback,
               {{"runtime", FallbackMode::runtime}, {"startup", FallbackMode::startup}, {"none", FallbackMode::none}})},
