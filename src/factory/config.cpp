@@ -15,6 +15,7 @@
 #include "core/redact.hpp"
 #include "factory/config_keys.hpp"
 #include "factory/tls_keys.hpp"
+#include "redis/url.hpp"
 
 namespace cachet {
 
@@ -157,7 +158,7 @@ RedisOptions CacheConfig::redis_options() const {
   const auto [url, source] = redis_source(*this);
   RedisOptions o;
   try {
-    o = RedisOptions::from_url(url);
+    o = redis::parse_url(url, /*check_tls=*/false);  // TLS checked below, with CACHE_REDIS_TLS_* applied
   } catch (const ConfigError& e) {
     // from_url's message already quotes the URL (password redacted); scrub()
     // is the belt to its braces.

@@ -270,7 +270,9 @@ void parse_sentinel_path(RedisOptions& o, std::string_view path, const Fail& fai
 
 }  // namespace
 
-RedisOptions RedisOptions::from_url(std::string_view url) {
+RedisOptions RedisOptions::from_url(std::string_view url) { return redis::parse_url(url, true); }
+
+RedisOptions redis::parse_url(std::string_view url, bool check_tls) {
   RedisOptions o;
   const Fail fail = [&](const std::string& what) {
     // `what` may quote a part of the URL that holds a secret (a malformed query
@@ -350,7 +352,13 @@ RedisOptions RedisOptions::from_url(std::string_view url) {
   apply_query(o, query, fail);
 
   try {
-    o.validate();
+    if (check_tls) {
+      o.validate();
+    } else {
+      RedisOptions without_tls = o;  // TLS is checked once the caller's overrides are in
+      without_tls.tls = TlsOptions{};
+      without_tls.validate();
+    }
   } catch (const ConfigError& e) {
     throw fail(e.what());
   }

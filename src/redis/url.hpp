@@ -17,6 +17,10 @@ namespace cachet::redis {
 /// 2 x hardware threads, at least 2, at most 16).
 std::size_t effective_pool_size(const RedisOptions& options);
 
+/// RedisOptions::from_url(url); with !check_tls the TLS fields are parsed but
+/// not validated (CacheConfig checks them after applying CACHE_REDIS_TLS_*).
+RedisOptions parse_url(std::string_view url, bool check_tls);
+
 /// Makes the ConfigError of a malformed URL from what is wrong with it.
 using UrlFail = std::function<ConfigError(const std::string&)>;
 
