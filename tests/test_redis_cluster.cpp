@@ -20,6 +20,7 @@
 #include "support/conformance.hpp"
 #include "support/net.hpp"
 #include "support/redis_cluster.hpp"
+#include "support/tls_certs.hpp"
 
 using cachet::CacheConfig;
 using cachet::ErrorPolicy;
@@ -424,4 +425,47 @@ TEST_F(RedisClusterTest, AllSeedsDownIsAProbeFailureNamingThemWhileMemoryServes)
     EXPECT_EQ(e.kind(), cachet::ErrorKind::connection);
     EXPECT_NE(std::string(e.what()).find(std::to_string(b)), std::string::npos) << e.what();
   }
+}
+
+// rediss+cluster://: a cluster of 3 masters serving TLS only (clients, bus and
+// replication), through the factory: the seeds and the nodes CLUSTER SLOTS
+// names are all reached over TLS with the one context, and keys spread.
+TEST_F(RedisClusterTest, TlsClusterThroughTheFactory) {
+  const auto& certs = cachet::test::TlsCerts::shared();
+  RedisServer::TlsFiles files;
+  files.cert_file = certs.node_cert;
+  files.key_file = certs.node_key;
+  files.ca_cert_file = certs.ca_cert;
+  cachet::test::RedisCluster cluster(/*replicas_per_master=*/0, files);
+  const std::string url = cluster.url() + "?ssl_ca_certs=" + certs.ca_cert;
+  ASSERT_EQ(url.rfind("rediss+cluster://", 0), 0u) << url;
+  const std::string prefix = unique_prefix();
+  cachet::CacheFactory factory(CacheConfig::from_map(
+      {{"CACHE_TYPE", "redis"}, {"REDIS_URL", url}, {"CACHE_KEY_PREFIX", prefix}, {"CACHE_FALLBACK", "none"}}));
+  auto cache = factory.create();
+  EXPECT_EQ(cache->backend(), "redis");
+  ASSERT_TRUE(factory.report().tls.has_value()) << factory.report().to_string();
+  EXPECT_EQ(factory.report().tls->peer_subject, "CN=localhost");
+
+  std::vector<std::pair<std::string, std::string>> items;
+  for (int i = 0; i < 200; ++i) items.emplace_back("k" + std::to_string(i), "v" + std::to_string(i));
+  ASSERT_TRUE(cache->set_many(items));
+  std::vector<std::string> keys;
+  for (const auto& item : items) keys.push_back(item.first);
+  const auto values = cache->get_many(keys);
+  ASSERT_EQ(values.size(), items.size());
+  for (std::size_t i = 0; i < items.size(); ++i) EXPECT_EQ(values[i], std::optional<std::string>(items[i].second));
+  const auto masters = cluster.masters();
+  ASSERT_EQ(masters.size(), 3u);
+  for (auto* m : masters) EXPECT_GT(keys_on(*m, prefix), 20u) << "master " << m->port();
+  EXPECT_TRUE(cache->clear());
+  for (auto* m : masters) EXPECT_EQ(keys_on(*m, prefix), 0u) << "master " << m->port();
+
+  // The same nodes over plaintext: refused, and the reason says TLS.
+  cachet::FactoryReport report;
+  cachet::create_cache_with_fallback(
+      CacheConfig::from_map({{"CACHE_TYPE", "redis"}, {"REDIS_URL", url.substr(0, url.find('?')).erase(5, 1)}}),
+      &report);
+  EXPECT_TRUE(report.fell_back);
+  EXPECT_NE(report.reason.find("TLS"), std::string::npos) << report.reason;
 }

@@ -33,7 +33,7 @@ std::string quote(const std::string& s) { return "'" + s + "'"; }
 
 bool redis_cli_available() { return ::access("/usr/bin/redis-cli", X_OK) == 0; }
 
-RedisCluster::RedisCluster(int replicas_per_master) {
+RedisCluster::RedisCluster(int replicas_per_master, std::optional<RedisServer::TlsFiles> tls) : tls_(tls.has_value()) {
   char tmpl[] = "/tmp/cachet-cluster-XXXXXX";
   if (!::mkdtemp(tmpl)) throw std::runtime_error("RedisCluster: mkdtemp failed");
   dir_ = tmpl;
@@ -42,9 +42,18 @@ RedisCluster::RedisCluster(int replicas_per_master) {
     // The bus port is chosen too: port + 10000 may not be free, or not exist.
     so.args = {"--cluster-enabled", "yes", "--cluster-node-timeout", "1000", "--cluster-config-file", "nodes.conf",
                "--cluster-port", std::to_string(free_loopback_port()), "--cluster-require-full-coverage", "yes"};
+    if (tls) {
+      so.tls = tls;
+      so.args.insert(so.args.end(), {"--tls-cluster", "yes", "--tls-replication", "yes"});
+    }
     nodes_.push_back(std::make_unique<RedisServer>(so));
   }
-  std::vector<std::string> args = {"--cluster", "create"};
+  std::vector<std::string> args;
+  if (tls) {
+    args = {"--tls", "--cacert", tls->ca_cert_file};
+    if (tls->auth_clients) args.insert(args.end(), {"--cert", tls->cert_file, "--key", tls->key_file});
+  }
+  args.insert(args.end(), {"--cluster", "create"});
   for (const auto& n : nodes_) args.push_back("127.0.0.1:" + std::to_string(n->port()));
   args.insert(args.end(), {"--cluster-replicas", std::to_string(replicas_per_master), "--cluster-yes"});
   cli(args);
@@ -60,14 +69,15 @@ RedisCluster::~RedisCluster() {
 }
 
 std::string RedisCluster::url() const {
-  std::string url = "redis+cluster://";
+  std::string url = tls_ ? "rediss+cluster://" : "redis+cluster://";
   for (int i = 0; i < 3; ++i) url += (i ? "," : "") + std::string("127.0.0.1:") + std::to_string(nodes_[i]->port());
   return url;
 }
 
 std::string RedisCluster::cli(const std::vector<std::string>& args) const {
   const std::string out = dir_ + "/cli.out";
-  std::string cmd = "/usr/bin/redis-cli";
+  // Bounded: `--cluster create` waits for the nodes to join for as long as it takes.
+  std::string cmd = "timeout 60 /usr/bin/redis-cli";
   for (const auto& a : args) cmd += " " + quote(a);
   cmd += " >" + quote(out) + " 2>&1 </dev/null";
   const int rc = std::system(cmd.c_str());

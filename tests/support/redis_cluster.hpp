@@ -14,6 +14,7 @@
 
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -29,12 +30,15 @@ class RedisCluster {
   /// Starts 3 masters with `replicas_per_master` replicas each and creates the
   /// cluster; waits (at most 30 s) until every node reports cluster_state:ok
   /// and every replica is in sync. Throws std::runtime_error otherwise.
-  explicit RedisCluster(int replicas_per_master = 1);
+  /// With `tls`: every node serves TLS only (clients, cluster bus and
+  /// replication), so CLUSTER SLOTS names TLS ports; url() is then rediss+cluster://.
+  explicit RedisCluster(int replicas_per_master = 1, std::optional<RedisServer::TlsFiles> tls = std::nullopt);
   ~RedisCluster();
   RedisCluster(const RedisCluster&) = delete;
   RedisCluster& operator=(const RedisCluster&) = delete;
 
-  /// redis+cluster://127.0.0.1:<p1>,127.0.0.1:<p2>,127.0.0.1:<p3> (three seeds).
+  /// redis+cluster://127.0.0.1:<p1>,127.0.0.1:<p2>,127.0.0.1:<p3> (three
+  /// seeds); rediss+cluster://... for a TLS cluster (the caller adds ssl_* keys).
   std::string url() const;
   /// Every node, running or not.
   const std::vector<std::unique_ptr<RedisServer>>& nodes() const { return nodes_; }
@@ -54,6 +58,7 @@ class RedisCluster {
  private:
   std::vector<std::unique_ptr<RedisServer>> nodes_;
   std::string dir_;
+  bool tls_ = false;
 };
 
 /// The cluster shared by the tests of this binary (started on first use).
