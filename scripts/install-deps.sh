@@ -13,7 +13,7 @@ for arg in "$@"; do
     --tests) pkgs+=(redis-server redis-tools procps openssl libcpp-httplib-dev prometheus) ;;
     --fuzz)  pkgs+=(clang libclang-rt-14-dev) ;;
     --lint)  pkgs+=(clang-tidy cppcheck) ;;
-    --bench) pkgs+=(redis-server redis-tools procps gnuplot-nox) ;;
+    --bench) pkgs+=(redis-server redis-tools procps openssl gnuplot-nox) ;;  # openssl: the TLS suite's certificates
     --examples) pkgs+=(libcpp-httplib-dev) ;;
     *) echo "install-deps: unknown option '$arg' (accepted: --tests --fuzz --lint --bench --examples)" >&2; exit 2 ;;
   esac
