@@ -10,7 +10,7 @@ for arg in "$@"; do
     # redis-tools: redis-cli creates the test cluster (redis-server runs the sentinels too);
     # openssl: the TLS tests make their certificates; prometheus: promtool and the scrape test;
     # libcpp-httplib-dev: examples/metrics_server.cpp.
-    --tests) pkgs+=(redis-server redis-tools procps openssl libcpp-httplib-dev prometheus) ;;
+    --tests) pkgs+=(redis-server redis-tools procps openssl libcpp-httplib-dev prometheus curl) ;;  # curl: the scrape test asks Prometheus
     --fuzz)  pkgs+=(clang libclang-rt-14-dev) ;;
     --lint)  pkgs+=(clang-tidy cppcheck) ;;
     --bench) pkgs+=(redis-server redis-tools procps openssl gnuplot-nox) ;;  # openssl: the TLS suite's certificates
