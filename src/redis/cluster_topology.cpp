@@ -127,6 +127,10 @@ bool ClusterTopology::follow(ErrorCause cause, std::string_view reply, const Poo
     case ErrorCause::ask: {
       auto to = parse_redirection(reply);
       if (!to || ++route.redirects > config_.pools.max_redirects) return false;
+      // Sent on more than once: the nodes disagree about the slot for a moment
+      // (it is changing hands, and one of them has not been told yet). Give
+      // them 2, 4, 8, 16 ms instead of bouncing between them at once.
+      if (route.redirects > 1) std::this_thread::sleep_for(std::chrono::milliseconds(2 << std::min(route.redirects - 2, 3)));
       Endpoint target;
       target.host = to->host.empty() ? from.endpoint().host : to->host;
       target.port = to->port;
