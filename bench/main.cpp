@@ -2,7 +2,9 @@
 //
 // Usually started by ./bench/run, which builds it. The Redis suite runs against
 // a private redis-server the bench starts on a free loopback port (through the
-// tests' harness, tests/support/redis_server.hpp), or against --redis-port.
+// tests' harness, tests/support/redis_server.hpp), or against --redis-port; the
+// Cluster suite against a private 3-master cluster (tests/support/redis_cluster.hpp)
+// or --cluster-url.
 // See docs/benchmarks.md.
 #include <unistd.h>
 
@@ -16,6 +18,7 @@
 #include <thread>
 
 #include "suites.hpp"
+#include "support/redis_cluster.hpp"
 #include "support/redis_server.hpp"
 
 namespace {
@@ -29,7 +32,9 @@ const char* const kUsage =
     "  --redis-port P      a redis-server this run may FLUSHALL (default: start a private one\n"
     "                      on a free loopback port, stopped after the Redis suite)\n"
     "  --redis-host H      host of --redis-port's server (default 127.0.0.1)\n"
-    "  --only LIST         suites to run: memory,redis,missratio,rss,loading,metrics,hybrid (default all)\n"
+    "  --cluster-url URL   a redis+cluster:// cluster this run may write to (default: start a\n"
+    "                      private one of 3 masters, stopped after the Cluster suite)\n"
+    "  --only LIST         suites to run: memory,redis,cluster,missratio,rss,loading,metrics,tls,hybrid (default all)\n"
     "  --stat median|best  statistic compared across rounds (default median)\n"
     "  --csv PATH          write every result as CSV\n"
     "  --selfcheck         check the Zipf sampler against the exact pmf and exit\n";
@@ -101,15 +106,20 @@ int main(int argc, char** argv) {
       if (o.threads.empty()) usage_error("--threads: give a list such as 1,2,4");
     } else if (a == "--redis-port") {
       o.redis_port = parse_int(a, next(), 1, 65535);
+    } else if (a == "--cluster-url") {
+      o.cluster_url = next();
     } else if (a == "--redis-host") {
       o.redis_host = next();
       host_set = true;
     } else if (a == "--only") {
       std::stringstream in(next());
       for (std::string item; std::getline(in, item, ',');) {
-        if (item != "memory" && item != "redis" && item != "missratio" && item != "rss" && item != "loading" &&
-            item != "metrics" && item != "hybrid")
-          usage_error("--only: unknown suite '" + item + "' (accepted: memory, redis, missratio, rss, loading, metrics, hybrid)");
+        static const std::set<std::string> kSuites = {"memory",  "redis",   "cluster", "missratio",
+                                                      "rss",     "loading", "metrics", "tls",     "hybrid"};
+        if (kSuites.count(item) == 0) {
+          usage_error("--only: unknown suite '" + item +
+                      "' (accepted: memory, redis, cluster, missratio, rss, loading, metrics, tls, hybrid)");
+        }
         only.insert(item);
       }
     } else if (a == "--stat") {
@@ -168,10 +178,24 @@ int main(int argc, char** argv) {
         redis_suite(with_server, report);
       }
     }
+    if (wanted("cluster")) {
+      if (!o.cluster_url.empty()) {
+        cluster_suite(o, report);
+      } else if (!cachet::test::redis_server_available() || !cachet::test::redis_cli_available()) {
+        report.note("Cluster suite skipped: redis-server or redis-cli not installed and no --cluster-url");
+      } else {
+        cachet::test::RedisCluster cluster(/*replicas_per_master=*/0);
+        std::printf("\nRedis Cluster of 3 masters at %s\n", cluster.url().c_str());
+        Options with_cluster = o;
+        with_cluster.cluster_url = cluster.url();
+        cluster_suite(with_cluster, report);
+      }
+    }
     if (wanted("missratio")) miss_ratio_suite(o, report);
     if (wanted("rss")) rss_suite(o, report);
     if (wanted("loading")) loading_suite(o, report);
     if (wanted("metrics")) metrics_suite(o, report);
+    if (wanted("tls")) tls_suite(o, report);
     if (wanted("hybrid")) {
       if (o.redis_port != 0) {
         hybrid_suite(o, report);

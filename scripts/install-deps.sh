@@ -7,11 +7,14 @@ set -euo pipefail
 pkgs=(g++ cmake ninja-build pkg-config make libhiredis-dev libssl-dev libfmt-dev libspdlog-dev libgtest-dev)
 for arg in "$@"; do
   case "$arg" in
-    --tests) pkgs+=(redis-server procps openssl libcpp-httplib-dev prometheus) ;;  # openssl: TLS test certificates; prometheus: promtool + the scrape test
+    # redis-tools: redis-cli creates the test cluster (redis-server runs the sentinels too);
+    # openssl: the TLS tests make their certificates; prometheus: promtool and the scrape test;
+    # libcpp-httplib-dev: examples/metrics_server.cpp.
+    --tests) pkgs+=(redis-server redis-tools procps openssl libcpp-httplib-dev prometheus curl) ;;  # curl: the scrape test asks Prometheus
     --fuzz)  pkgs+=(clang libclang-rt-14-dev) ;;
     --lint)  pkgs+=(clang-tidy cppcheck) ;;
-    --bench) pkgs+=(redis-server procps gnuplot-nox) ;;
-    --examples) pkgs+=(libcpp-httplib-dev) ;;  # examples/metrics_server.cpp
+    --bench) pkgs+=(redis-server redis-tools procps openssl gnuplot-nox) ;;  # openssl: the TLS suite's certificates
+    --examples) pkgs+=(libcpp-httplib-dev) ;;
     *) echo "install-deps: unknown option '$arg' (accepted: --tests --fuzz --lint --bench --examples)" >&2; exit 2 ;;
   esac
 done

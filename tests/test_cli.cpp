@@ -18,6 +18,7 @@
 #include "cachet/config.hpp"
 #include "support/net.hpp"
 #include "support/redis_server.hpp"
+#include "support/tls_certs.hpp"
 
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
@@ -306,4 +307,54 @@ TEST_F(Cli, ConfigCommandPrintsWithoutConnecting) {
   EXPECT_FALSE(contains(r.out + r.err, "pw-cfg-88")) << show(r);
   r = run_cli({"config"}, {{"CACHE_TYPE", "nope"}});
   EXPECT_EQ(r.exit_code, 2) << show(r);
+}
+
+// `cachet probe` over TLS: the session and the server certificate, the
+// warning for a certificate that expires within 14 days (the harness's is
+// valid for 2), the env keys overriding the URL, and a TLS failure's reason.
+TEST_F(Cli, TlsProbeShowsTheSessionAndTheCertificate) {
+  REQUIRE_REDIS();
+  const auto& certs = cachet::test::TlsCerts::shared();
+  auto& server = cachet::test::tls_server(cachet::test::TlsServerKind::mutual);
+  // The env keys override the URL's CA; the key's passphrase comes from the URL.
+  const std::string url = "rediss://localhost:" + std::to_string(server.port()) +
+                          "/0?ssl_ca_certs=" + certs.other_ca_cert + "&ssl_password=";
+  const std::string real_url = url + certs.client_key_password;
+  const auto ok = run_cli({"probe"}, redis_env(real_url, {{"CACHE_REDIS_TLS_CA_CERTS", certs.ca_cert},
+                                                         {"CACHE_REDIS_TLS_CERTFILE", certs.client_cert},
+                                                         {"CACHE_REDIS_TLS_KEYFILE", certs.client_key_encrypted}}));
+  EXPECT_EQ(ok.exit_code, 0) << show(ok);
+  EXPECT_TRUE(contains(ok.out, "OK: the redis backend is usable")) << show(ok);
+  EXPECT_TRUE(contains(ok.out, "  TLS:        TLSv1.")) << show(ok);
+  EXPECT_TRUE(contains(ok.out, ", cipher ")) << show(ok);
+  EXPECT_TRUE(contains(ok.out, "    subject:  CN=localhost")) << show(ok);
+  EXPECT_TRUE(contains(ok.out, "    issuer:   CN=cachet test CA")) << show(ok);
+  EXPECT_TRUE(contains(ok.out, "    expires:  20")) << show(ok);
+  EXPECT_TRUE(contains(ok.out, "  WARNING:    the Redis server's TLS certificate CN=localhost expires on ")) << show(ok);
+  EXPECT_TRUE(contains(ok.err, "expires on")) << show(ok);  // the line the service itself would log
+  EXPECT_TRUE(contains(ok.out, "CACHE_REDIS_TLS_CA_CERTS=\"" + certs.ca_cert + "\"")) << show(ok);
+  EXPECT_FALSE(contains(ok.out + ok.err, certs.client_key_password)) << show(ok);
+
+  // A passphrase that does not open the key is a configuration error, never shown.
+  const auto bad_pass =
+      run_cli({"probe"}, redis_env(url + "tls-pass-77", {{"CACHE_REDIS_TLS_CERTFILE", certs.client_cert},
+                                                         {"CACHE_REDIS_TLS_KEYFILE", certs.client_key_encrypted}}));
+  EXPECT_EQ(bad_pass.exit_code, 2) << show(bad_pass);
+  EXPECT_TRUE(contains(bad_pass.err, "ssl_password")) << show(bad_pass);
+  EXPECT_FALSE(contains(bad_pass.out + bad_pass.err, "tls-pass-77")) << show(bad_pass);
+
+  // No client certificate: the server refuses, and the reason says so.
+  const auto refused = run_cli(
+      {"probe"}, redis_env("rediss://localhost:" + std::to_string(server.port()) + "/0?ssl_ca_certs=" + certs.ca_cert));
+  EXPECT_EQ(refused.exit_code, 1) << show(refused);
+  EXPECT_TRUE(contains(refused.out, "reason:     TLS")) << show(refused);
+  EXPECT_TRUE(contains(refused.out, "certificate")) << show(refused);
+
+  // A CA that did not sign the server's certificate, with CACHE_FALLBACK=none.
+  const auto untrusted = run_cli({"probe"}, redis_env("rediss://localhost:" + std::to_string(server.port()) + "/0",
+                                                      {{"CACHE_REDIS_TLS_CA_CERTS", certs.other_ca_cert},
+                                                       {"CACHE_FALLBACK", "none"}}));
+  EXPECT_EQ(untrusted.exit_code, 1) << show(untrusted);
+  EXPECT_TRUE(contains(untrusted.out, "NOT USABLE")) << show(untrusted);
+  EXPECT_TRUE(contains(untrusted.out, "server certificate not trusted")) << show(untrusted);
 }

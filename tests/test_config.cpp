@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "cachet/cachet.hpp"
+#include "support/tls_certs.hpp"
 
 using namespace std::chrono_literals;
 using cachet::CacheConfig;
@@ -26,6 +27,8 @@ const std::vector<std::string> kAllKeys = {
     "CACHE_THRESHOLD",  "CACHE_MAX_BYTES",  "CACHE_REDIS_CONNECT_TIMEOUT", "CACHE_REDIS_SOCKET_TIMEOUT",
     "CACHE_REDIS_POOL_SIZE", "CACHE_FALLBACK", "CACHE_BREAKER_THRESHOLD", "CACHE_BREAKER_COOLDOWN",
     "CACHE_JOURNAL_MAX", "APP_ENV",         "CACHE_ENV",
+    "CACHE_REDIS_TLS_CA_CERTS", "CACHE_REDIS_TLS_CERTFILE", "CACHE_REDIS_TLS_KEYFILE", "CACHE_REDIS_TLS_CERT_REQS",
+    "CACHE_REDIS_TLS_CHECK_HOSTNAME", "CACHE_REDIS_TLS_SERVER_NAME",
 };
 
 // Saves every variable cachet reads, clears them (so the ambient environment
@@ -323,9 +326,9 @@ TEST(CacheConfig, OverridesWinOverTheUrl) {
 }
 
 TEST(CacheConfig, RedisUrlIsOnlyReadForRedis) {
-  // A REDIS_URL meant for another component (here: TLS, unsupported by this
-  // build) must not break a service whose cache is in memory.
-  auto c = CacheConfig::from_map({{"CACHE_TYPE", "simple"}, {"REDIS_URL", "rediss://:pw@elsewhere:6380/0"}});
+  // A REDIS_URL meant for another component (here: one this cachet refuses)
+  // must not break a service whose cache is in memory.
+  auto c = CacheConfig::from_map({{"CACHE_TYPE", "simple"}, {"REDIS_URL", "rediss://:pw@elsewhere:6380/0?ssl_x=1"}});
   EXPECT_EQ(c.type, CacheType::simple);
   EXPECT_FALSE(c.redis_url_set);
   c = CacheConfig::from_map({{"REDIS_URL", ""}});
@@ -333,7 +336,7 @@ TEST(CacheConfig, RedisUrlIsOnlyReadForRedis) {
 
   // For redis it is validated.
   for (const std::string bad : {"http://127.0.0.1:6379", "redis://127.0.0.1:notaport/0", "redis://127.0.0.1:6379/x",
-                                "rediss://127.0.0.1:6380/0", "localhost:6379"}) {
+                                "rediss://127.0.0.1:6380/0?ssl_cert_reqs=x", "localhost:6379"}) {
     SCOPED_TRACE(bad);
     const std::string msg = config_error({{"CACHE_TYPE", "redis"}, {"REDIS_URL", bad}});
     EXPECT_TRUE(contains(msg, "REDIS_URL")) << msg;
@@ -349,7 +352,8 @@ TEST(CacheConfig, PasswordsNeverAppearInMessages) {
       "redis://127.0.0.1:6379/0?password=hunter2secret&bogus_key=1",
       "redis://:hunter2secret@127.0.0.1:6379/0?connect_timeout=forever",
       "redis://:hunter2%40secret@127.0.0.1:0/0",
-      "rediss://:hunter2secret@127.0.0.1:6380/0",
+      "rediss://:hunter2secret@127.0.0.1:6380/0?ssl_min_version=1.0",
+      "rediss://127.0.0.1:6380/0?ssl_password=hunter2secret",
       "unix:///tmp/nope.sock?password=hunter2secret&db=x",
   };
   for (const auto& url : urls) {
@@ -551,4 +555,152 @@ TEST(CacheConfigEnv, GuardRestoresTheEnvironment) {
   EXPECT_STREQ(std::getenv("CACHE_THRESHOLD"), "77");
   EXPECT_EQ(std::getenv("CACHE_FALLBACK"), nullptr);
   ::unsetenv("CACHE_THRESHOLD");
+}
+
+// ---- Flask-Caching's Cluster and Sentinel spellings -------------------------
+
+TEST(ConfigFlaskTopologies, RedisClusterCacheWithItsNodes) {
+  const auto c = CacheConfig::from_map({{"CACHE_TYPE", "RedisClusterCache"},
+                                        {"CACHE_REDIS_CLUSTER", "10.0.0.1:7000,10.0.0.2:7001"},
+                                        {"CACHE_REDIS_PASSWORD", "flask-pw"}});
+  EXPECT_EQ(c.type, CacheType::redis);
+  const auto o = c.redis_options();
+  EXPECT_EQ(o.topology, cachet::RedisTopology::cluster);
+  ASSERT_EQ(o.nodes.size(), 2u);
+  EXPECT_EQ(o.nodes[1].host, "10.0.0.2");
+  EXPECT_EQ(o.nodes[1].port, 7001);
+  EXPECT_EQ(o.password, "flask-pw");
+  EXPECT_EQ(c.to_string().find("flask-pw"), std::string::npos) << c.to_string();
+  EXPECT_NE(c.to_string().find("CACHE_TYPE=redis (cluster)"), std::string::npos) << c.to_string();
+}
+
+TEST(ConfigFlaskTopologies, RedisSentinelCacheWithSentinelsAndMaster) {
+  const auto c = CacheConfig::from_map({{"CACHE_TYPE", "RedisSentinelCache"},
+                                        {"CACHE_REDIS_SENTINELS", "s1,s2:26380"},
+                                        {"CACHE_REDIS_SENTINEL_MASTER", "mymaster"}});
+  const auto o = c.redis_options();
+  EXPECT_EQ(o.topology, cachet::RedisTopology::sentinel);
+  EXPECT_EQ(o.sentinel_master, "mymaster");
+  ASSERT_EQ(o.nodes.size(), 2u);
+  EXPECT_EQ(o.nodes[0].port, 26379);
+  EXPECT_EQ(o.nodes[1].port, 26380);
+}
+
+TEST(ConfigFlaskTopologies, TheUrlFormWorksWithTheFlaskType) {
+  const auto c = CacheConfig::from_map(
+      {{"CACHE_TYPE", "RedisClusterCache"}, {"REDIS_URL", "redis+cluster://h1:7000?read_from_replicas=yes"}});
+  EXPECT_TRUE(c.redis_options().read_from_replicas);
+}
+
+TEST(ConfigFlaskTopologies, InconsistentMixesNameBothKeys) {
+  auto error_of = [](const std::map<std::string, std::string>& m) {
+    try {
+      CacheConfig::from_map(m);
+    } catch (const cachet::ConfigError& e) {
+      return std::string(e.what());
+    }
+    return std::string("(no error)");
+  };
+  auto names = [](const std::string& msg, const char* a, const char* b) {
+    return msg.find(a) != std::string::npos && msg.find(b) != std::string::npos;
+  };
+  std::string e = error_of({{"CACHE_TYPE", "redis"}, {"CACHE_REDIS_CLUSTER", "h:1"}});
+  EXPECT_TRUE(names(e, "CACHE_REDIS_CLUSTER", "CACHE_TYPE")) << e;
+  e = error_of({{"CACHE_TYPE", "RedisClusterCache"}, {"CACHE_REDIS_CLUSTER", "h:1"}, {"REDIS_URL", "redis+cluster://h:2"}});
+  EXPECT_TRUE(names(e, "CACHE_REDIS_CLUSTER", "REDIS_URL")) << e;
+  e = error_of({{"CACHE_TYPE", "RedisSentinelCache"}, {"CACHE_REDIS_SENTINELS", "s:1"}});
+  EXPECT_TRUE(names(e, "CACHE_REDIS_SENTINELS", "CACHE_REDIS_SENTINEL_MASTER")) << e;
+  e = error_of({{"CACHE_TYPE", "RedisClusterCache"}, {"CACHE_REDIS_SENTINELS", "s:1"}, {"CACHE_REDIS_SENTINEL_MASTER", "m"}});
+  EXPECT_TRUE(names(e, "CACHE_REDIS_SENTINELS", "CACHE_TYPE")) << e;
+  e = error_of({{"CACHE_TYPE", "RedisClusterCache"}, {"REDIS_URL", "redis://h:1"}});
+  EXPECT_TRUE(names(e, "RedisClusterCache", "REDIS_URL")) << e;
+  e = error_of({{"CACHE_TYPE", "RedisClusterCache"},
+                {"REDIS_URL", "redis+cluster://:url-pw@h:1"},
+                {"CACHE_REDIS_PASSWORD", "other-pw"}});
+  EXPECT_TRUE(names(e, "CACHE_REDIS_PASSWORD", "REDIS_URL")) << e;
+  EXPECT_EQ(e.find("other-pw"), std::string::npos) << e;
+  EXPECT_EQ(e.find("url-pw"), std::string::npos) << e;
+}
+
+// CACHE_REDIS_TLS_*: each overrides the rediss:// URL's ssl_* value, as the
+// other CACHE_REDIS_* keys override the URL; none turns TLS on by itself.
+TEST(CacheConfig, TlsKeysOverrideTheUrl) {
+  using cachet::TlsOptions;
+  const auto& certs = cachet::test::TlsCerts::shared();
+  const std::string url = "rediss://127.0.0.1:6390/0?ssl_ca_certs=" + certs.other_ca_cert +
+                          "&ssl_cert_reqs=optional&ssl_check_hostname=false&ssl_server_name=from.url";
+  // Unset: the URL decides.
+  auto from_url = CacheConfig::from_map({{"CACHE_TYPE", "redis"}, {"REDIS_URL", url}}).redis_options();
+  EXPECT_TRUE(from_url.tls.enabled);
+  EXPECT_EQ(from_url.tls.ca_certs, certs.other_ca_cert);
+  EXPECT_EQ(from_url.tls.cert_reqs, TlsOptions::CertReqs::optional);
+  EXPECT_FALSE(from_url.tls.check_hostname);
+  EXPECT_EQ(from_url.tls.server_name, "from.url");
+  EXPECT_EQ(from_url.tls.certfile, "");
+
+  // Set: the keys win.
+  const auto c = CacheConfig::from_map({{"CACHE_TYPE", "redis"},
+                                        {"REDIS_URL", url},
+                                        {"CACHE_REDIS_TLS_CA_CERTS", certs.ca_cert},
+                                        {"CACHE_REDIS_TLS_CERTFILE", certs.client_cert},
+                                        {"CACHE_REDIS_TLS_KEYFILE", certs.client_key},
+                                        {"CACHE_REDIS_TLS_CERT_REQS", "Required"},
+                                        {"CACHE_REDIS_TLS_CHECK_HOSTNAME", "yes"},
+                                        {"CACHE_REDIS_TLS_SERVER_NAME", "localhost"}});
+  const auto o = c.redis_options();
+  EXPECT_EQ(o.tls.ca_certs, certs.ca_cert);
+  EXPECT_EQ(o.tls.certfile, certs.client_cert);
+  EXPECT_EQ(o.tls.keyfile, certs.client_key);
+  EXPECT_EQ(o.tls.cert_reqs, TlsOptions::CertReqs::required);
+  EXPECT_TRUE(o.tls.check_hostname);
+  EXPECT_EQ(o.tls.server_name, "localhost");
+  const std::string shown = c.to_string();
+  EXPECT_TRUE(contains(shown, "CACHE_REDIS_TLS_CERT_REQS=required")) << shown;
+  EXPECT_TRUE(contains(shown, "CACHE_REDIS_TLS_SERVER_NAME=\"localhost\"")) << shown;
+  const std::string url_shown = CacheConfig::from_map({{"CACHE_TYPE", "redis"}, {"REDIS_URL", url}}).to_string();
+  EXPECT_TRUE(contains(url_shown, "CACHE_REDIS_TLS_CERT_REQS=optional (from REDIS_URL or default)")) << url_shown;
+
+  // Bad values name the key, the value and what is accepted.
+  const Map redis = {{"CACHE_TYPE", "redis"}, {"REDIS_URL", url}};
+  expect_rejected("CACHE_REDIS_TLS_CERT_REQS", "maybe", redis);
+  expect_rejected("CACHE_REDIS_TLS_CHECK_HOSTNAME", "perhaps", redis);
+  expect_rejected("CACHE_REDIS_TLS_CA_CERTS", "", redis);
+  // An unreadable file is refused with the configuration, naming the key.
+  std::string msg = config_error({{"CACHE_TYPE", "redis"}, {"REDIS_URL", url},
+                                  {"CACHE_REDIS_TLS_CA_CERTS", "/nonexistent/ca.pem"}});
+  EXPECT_TRUE(contains(msg, "CACHE_REDIS_TLS_CA_CERTS")) << msg;
+  EXPECT_TRUE(contains(msg, "cannot read '/nonexistent/ca.pem'")) << msg;
+  // Without TLS in the URL the keys are an error, not ignored.
+  msg = config_error({{"CACHE_TYPE", "redis"}, {"REDIS_URL", "redis://127.0.0.1:6390/0"},
+                      {"CACHE_REDIS_TLS_CERT_REQS", "none"}, {"CACHE_REDIS_TLS_SERVER_NAME", "x"}});
+  EXPECT_TRUE(contains(msg, "CACHE_REDIS_TLS_CERT_REQS") && contains(msg, "CACHE_REDIS_TLS_SERVER_NAME")) << msg;
+  EXPECT_TRUE(contains(msg, "are set but REDIS_URL does not use TLS; accepted: a rediss://")) << msg;
+  msg = config_error({{"CACHE_TYPE", "RedisClusterCache"}, {"CACHE_REDIS_CLUSTER", "h1:7000"},
+                      {"CACHE_REDIS_TLS_CHECK_HOSTNAME", "false"}});
+  EXPECT_TRUE(contains(msg, "CACHE_REDIS_TLS_CHECK_HOSTNAME is set but CACHE_REDIS_CLUSTER does not use TLS")) << msg;
+  // Not read for a cache in memory.
+  const auto simple = CacheConfig::from_map({{"CACHE_TYPE", "simple"}, {"CACHE_REDIS_TLS_CERT_REQS", "maybe"}});
+  EXPECT_FALSE(simple.redis_tls_cert_reqs.has_value());
+}
+
+TEST(CacheConfigEnv, TlsKeysFromTheEnvironment) {
+  const auto& certs = cachet::test::TlsCerts::shared();
+  EnvGuard env;
+  env.set("CACHE_TYPE", "RedisClusterCache");
+  env.set("REDIS_URL", "rediss+cluster://127.0.0.1:7000,127.0.0.1:7001");
+  env.set("CACHE_REDIS_TLS_CA_CERTS", certs.ca_cert);
+  env.set("CACHE_REDIS_TLS_CERTFILE", certs.client_cert);
+  env.set("CACHE_REDIS_TLS_KEYFILE", certs.client_key);
+  env.set("CACHE_REDIS_TLS_CERT_REQS", "none");
+  env.set("CACHE_REDIS_TLS_CHECK_HOSTNAME", "false");
+  env.set("CACHE_REDIS_TLS_SERVER_NAME", "redis.internal");
+  const auto o = CacheConfig::from_env().redis_options();
+  EXPECT_EQ(o.topology, cachet::RedisTopology::cluster);
+  EXPECT_TRUE(o.tls.enabled);
+  EXPECT_EQ(o.tls.ca_certs, certs.ca_cert);
+  EXPECT_EQ(o.tls.certfile, certs.client_cert);
+  EXPECT_EQ(o.tls.keyfile, certs.client_key);
+  EXPECT_EQ(o.tls.cert_reqs, cachet::TlsOptions::CertReqs::none);
+  EXPECT_FALSE(o.tls.check_hostname);
+  EXPECT_EQ(o.tls.server_name, "redis.internal");
 }

@@ -16,6 +16,7 @@
 #include "cachet/cachet.hpp"
 #include "support/net.hpp"
 #include "support/redis_server.hpp"
+#include "support/tls_certs.hpp"
 
 using namespace std::chrono_literals;
 using cachet::CacheConfig;
@@ -437,4 +438,101 @@ TEST(CacheFactory, ConvenienceFunctions) {
   EXPECT_THROW(cachet::create_cache(redis_config("redis://127.0.0.1:" + std::to_string(port) + "/0",
                                                  {{"CACHE_FALLBACK", "none"}})),
                cachet::BackendError);
+}
+
+// rediss:// through create_cache: the probe connects over TLS and reports the
+// session; the harness's server certificate is valid for 2 days, so the probe
+// warns that it expires within 14 days (and logs it).
+TEST(CacheFactory, TlsUrlWorksAndTheProbeReportsTheSession) {
+  REQUIRE_REDIS();
+  using cachet::test::TlsServerKind;
+  const auto& certs = cachet::test::TlsCerts::shared();
+  auto& server = cachet::test::tls_server(TlsServerKind::basic);
+  const std::string url =
+      "rediss://localhost:" + std::to_string(server.port()) + "/0?ssl_ca_certs=" + certs.ca_cert;
+  LogCapture log;
+  const auto config = redis_config(url, {{"CACHE_FALLBACK", "none"}});
+  CacheFactory factory(config);
+  auto cache = factory.create();
+  EXPECT_EQ(cache->backend(), "redis");
+  EXPECT_TRUE(cache->set("k", "over tls"));
+  EXPECT_EQ(cache->get("k"), std::optional<std::string>("over tls"));
+
+  const auto& r = factory.report();
+  EXPECT_FALSE(r.fell_back);
+  ASSERT_TRUE(r.tls.has_value()) << r.to_string();
+  EXPECT_EQ(r.tls->version.rfind("TLSv1.", 0), 0u) << r.tls->version;
+  EXPECT_FALSE(r.tls->cipher.empty());
+  EXPECT_EQ(r.tls->peer_subject, "CN=localhost");
+  EXPECT_EQ(r.tls->peer_issuer, "CN=cachet test CA");
+  const auto left = r.tls->peer_not_after - std::chrono::system_clock::now();
+  EXPECT_GT(left, std::chrono::hours(24));
+  EXPECT_LT(left, std::chrono::hours(49));
+  ASSERT_EQ(r.warnings.size(), 1u) << r.to_string();
+  EXPECT_TRUE(contains(r.warnings[0], "CN=localhost expires on ")) << r.warnings[0];
+  EXPECT_TRUE(contains(r.warnings[0], ", in 1 day; renew it")) << r.warnings[0];
+  EXPECT_EQ(count_of(log.text(), "expires on"), 1u) << log.text();
+  const std::string line = r.to_string();
+  EXPECT_TRUE(contains(line, "tls=\"" + r.tls->version + ", " + r.tls->cipher + "; server certificate CN=localhost"))
+      << line;
+  EXPECT_TRUE(contains(line, "valid until ")) << line;
+  EXPECT_TRUE(contains(line, "warning=\"the Redis server's TLS certificate")) << line;
+
+  // The same through create_cache(), and over plain TCP there is no TLS report.
+  EXPECT_EQ(cachet::create_cache(config)->backend(), "redis");
+  cachet::test::RedisServer plain;
+  CacheFactory plain_factory(redis_config(plain.url()));
+  plain_factory.create();
+  EXPECT_FALSE(plain_factory.report().tls.has_value());
+  EXPECT_TRUE(plain_factory.report().warnings.empty());
+}
+
+// A TLS failure's message reaches the report's reason in the fallback modes,
+// and the exception of CACHE_FALLBACK=none.
+TEST(CacheFactory, TlsFailuresReachTheReasonAndTheException) {
+  REQUIRE_REDIS();
+  using cachet::test::TlsServerKind;
+  const auto& certs = cachet::test::TlsCerts::shared();
+  auto& server = cachet::test::tls_server(TlsServerKind::basic);
+  const std::string wrong_ca =
+      "rediss://localhost:" + std::to_string(server.port()) + "/0?ssl_ca_certs=" + certs.other_ca_cert;
+  for (const char* mode : {"startup", "runtime"}) {
+    SCOPED_TRACE(mode);
+    CacheFactory factory(redis_config(wrong_ca, {{"CACHE_FALLBACK", mode}}));
+    auto cache = factory.create();
+    const auto& r = factory.report();
+    EXPECT_TRUE(r.fell_back);
+    EXPECT_TRUE(contains(r.reason, "certificate")) << r.reason;
+    EXPECT_TRUE(contains(r.reason, "not trusted")) << r.reason;
+    EXPECT_FALSE(r.tls.has_value());
+  }
+  CacheFactory strict(redis_config(wrong_ca, {{"CACHE_FALLBACK", "none"}}));
+  try {
+    strict.create();
+    ADD_FAILURE() << "no BackendError";
+  } catch (const cachet::BackendError& e) {
+    EXPECT_EQ(e.kind(), cachet::ErrorKind::tls);
+    EXPECT_TRUE(contains(e.what(), "not trusted")) << e.what();
+    EXPECT_TRUE(contains(e.what(), "CACHE_FALLBACK=none")) << e.what();
+  }
+  EXPECT_TRUE(contains(strict.report().reason, "not trusted")) << strict.report().reason;
+
+  // A plaintext URL to the TLS port says so.
+  CacheFactory plaintext(redis_config("redis://localhost:" + std::to_string(server.port()) + "/0"));
+  plaintext.create();
+  EXPECT_TRUE(contains(plaintext.report().reason, "TLS")) << plaintext.report().reason;
+}
+
+// With verification off, an expired certificate is accepted, and the probe
+// says that it has expired.
+TEST(CacheFactory, ExpiredCertificateAcceptedWithoutVerificationIsReported) {
+  REQUIRE_REDIS();
+  auto& server = cachet::test::tls_server(cachet::test::TlsServerKind::expired);
+  CacheFactory factory(redis_config(
+      "rediss://localhost:" + std::to_string(server.port()) + "/0?ssl_cert_reqs=none", {{"CACHE_FALLBACK", "none"}}));
+  auto cache = factory.create();
+  const auto& r = factory.report();
+  EXPECT_EQ(r.backend, "redis");
+  ASSERT_EQ(r.warnings.size(), 1u) << r.to_string();
+  EXPECT_TRUE(contains(r.warnings[0], "expired on ")) << r.warnings[0];
 }

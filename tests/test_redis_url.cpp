@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "cachet/redis_cache.hpp"
+#include "support/tls_certs.hpp"
 
 using cachet::ConfigError;
 using cachet::RedisOptions;
@@ -144,7 +145,23 @@ TEST(RedisUrl, InvalidUrlsNameTheProblemAndHideThePassword) {
       {"redis://user:@host", "without a password"},
       {"unix://host/tmp/x.sock?password=hunter2", "absolute socket path"},
       {"unix://?password=hunter2", "absolute socket path"},
-      {"rediss://:hunter2@host:6380", "TLS"},
+      // TLS: the ssl_* keys and their values; files are checked when parsed.
+      {"rediss:///tmp/r.sock?password=hunter2", "cannot be used with a unix socket"},
+      {"unix:///tmp/r.sock?ssl_cert_reqs=none&password=hunter2", "unix socket"},
+      {"redis://:hunter2@host?ssl_cert_reqs=none", "'ssl_cert_reqs' is a TLS option, and this URL does not use TLS"},
+      {"redis+cluster://:hunter2@h1,h2?ssl_ca_certs=/ca.pem", "rediss+cluster://"},
+      {"rediss://:hunter2@host?ssl_cert_reqs=maybe", "ssl_cert_reqs='maybe' is not valid; accepted: required, optional"},
+      {"rediss://:hunter2@host?ssl_check_hostname=perhaps", "ssl_check_hostname='perhaps' is not valid; accepted: "},
+      {"rediss://:hunter2@host?ssl_min_version=1.1", "ssl_min_version='1.1' is not valid; accepted: 1.2 or 1.3"},
+      {"rediss://:hunter2@host?ssl_verify=yes", "unknown query parameter 'ssl_verify'; accepted ssl_* keys: "},
+      {"rediss://:hunter2@host?ssl_ca_certs=/nonexistent/ca.pem", "ca_certs (ssl_ca_certs): cannot read '/nonexistent"},
+      {"rediss://:hunter2@host?ssl_ca_path=/nonexistent", "ca_path (ssl_ca_path): cannot read '/nonexistent'"},
+      {"rediss://:hunter2@host?ssl_certfile=/nonexistent.pem", "certfile (ssl_certfile): cannot read"},
+      {"rediss://:hunter2@host?ssl_keyfile=/k.pem", "keyfile (ssl_keyfile) is set without certfile (ssl_certfile)"},
+      {"rediss://host?ssl_password=hunter2", "key_password (ssl_password) is set without certfile"},
+      {"rediss://:hunter2@host?ssl_server_name=a/b", "server_name (ssl_server_name) 'a/b'"},
+      {"rediss+cluster://:hunter2@h1:7000?ssl_cert_reqs=", "ssl_cert_reqs='' is not valid"},
+      {"rediss+sentinel://:hunter2@h1", "missing the master's name"},
       // '[' / ']' only around a whole IPv6 address.
       {"redis://:hunter2@[[]:6380/3", "'[[]' is not an IPv6 address"},
       {"redis://[[]:6380/3?password=hunter2", "brackets hold an IPv6 address only"},
@@ -172,7 +189,8 @@ TEST(RedisUrl, InvalidUrlsNameTheProblemAndHideThePassword) {
   }
   // The redacted URL is named in the message.
   EXPECT_NE(config_error_of("redis://bob:hunter2@host:99999").find("redis://bob:***@host:99999"), std::string::npos);
-  EXPECT_NE(config_error_of("rediss://host").find("hiredis >= 1.0"), std::string::npos);
+  EXPECT_NE(config_error_of("rediss://host?ssl_password=hunter2&ssl_colour=1").find("ssl_password=***"),
+            std::string::npos);
 }
 
 TEST(RedisUrl, RedactedUrlAndToStringNeverShowThePassword) {
@@ -269,4 +287,84 @@ TEST(RedisUrl, ConstructorThrowsOnlyConfigErrorAndNeverConnects) {
   EXPECT_LT(std::chrono::steady_clock::now() - t0, 100ms);
   EXPECT_EQ(cache.backend(), "redis");
   EXPECT_EQ(cache.options().port, 1);
+}
+
+// rediss:// and every ssl_* key (redis-py's spelling), with real files: they
+// are checked when the URL is parsed.
+TEST(RedisUrl, TlsQueryKeys) {
+  using cachet::RedisTopology;
+  using cachet::TlsOptions;
+  const auto& certs = cachet::test::TlsCerts::shared();
+  const auto plain = RedisOptions::from_url("redis://host:6380");
+  EXPECT_FALSE(plain.tls.enabled);
+
+  const auto d = RedisOptions::from_url("rediss://host:6380/1");
+  EXPECT_TRUE(d.tls.enabled);
+  EXPECT_EQ(d.port, 6380);
+  EXPECT_EQ(d.db, 1);
+  EXPECT_EQ(d.tls.cert_reqs, TlsOptions::CertReqs::required);
+  EXPECT_TRUE(d.tls.check_hostname);
+  EXPECT_EQ(d.tls.min_version, TlsOptions::Version::tls1_2);
+  EXPECT_EQ(d.tls.ca_certs, "");
+  EXPECT_EQ(d.redacted_url(), "rediss://host:6380/1");
+
+  const std::string url = "REDISS://u:hunter2@127.0.0.1:6390/0?ssl_cert_reqs=OPTIONAL&ssl_ca_certs=" + certs.ca_cert +
+                          "&ssl_ca_path=" + certs.dir + "&ssl_certfile=" + certs.client_cert +
+                          "&ssl_keyfile=" + certs.client_key_encrypted + "&ssl_password=key%26pass" +
+                          "&ssl_check_hostname=no&ssl_server_name=redis.internal&ssl_min_version=TLSv1.3";
+  const auto o = RedisOptions::from_url(url);
+  EXPECT_TRUE(o.tls.enabled);
+  EXPECT_EQ(o.tls.cert_reqs, TlsOptions::CertReqs::optional);
+  EXPECT_EQ(o.tls.ca_certs, certs.ca_cert);
+  EXPECT_EQ(o.tls.ca_path, certs.dir);
+  EXPECT_EQ(o.tls.certfile, certs.client_cert);
+  EXPECT_EQ(o.tls.keyfile, certs.client_key_encrypted);
+  EXPECT_EQ(o.tls.key_password, "key&pass");
+  EXPECT_FALSE(o.tls.check_hostname);
+  EXPECT_EQ(o.tls.server_name, "redis.internal");
+  EXPECT_EQ(o.tls.min_version, TlsOptions::Version::tls1_3);
+  EXPECT_EQ(RedisOptions::from_url("rediss://h?ssl_cert_reqs=none").tls.cert_reqs, TlsOptions::CertReqs::none);
+  EXPECT_EQ(RedisOptions::from_url("rediss://h?ssl_min_version=1.2").tls.min_version, TlsOptions::Version::tls1_2);
+
+  // Printed back: rediss, every key that differs from the default, the passphrase as ***.
+  const std::string redacted = o.redacted_url();
+  EXPECT_EQ(redacted.rfind("rediss://u:***@127.0.0.1:6390/0?", 0), 0u) << redacted;
+  EXPECT_NE(redacted.find("ssl_password=***"), std::string::npos) << redacted;
+  EXPECT_EQ(redacted.find("key%26pass"), std::string::npos) << redacted;
+  EXPECT_EQ(redacted.find("key&pass"), std::string::npos) << redacted;
+  const std::string line = o.to_string();
+  EXPECT_NE(line.find("tls{cert_reqs=optional"), std::string::npos) << line;
+  EXPECT_NE(line.find("key_password=***"), std::string::npos) << line;
+  EXPECT_EQ(line.find("key&pass"), std::string::npos) << line;
+  const auto back = RedisOptions::from_url(redacted);
+  EXPECT_EQ(back.tls.cert_reqs, o.tls.cert_reqs);
+  EXPECT_EQ(back.tls.ca_certs, o.tls.ca_certs);
+  EXPECT_EQ(back.tls.ca_path, o.tls.ca_path);
+  EXPECT_EQ(back.tls.certfile, o.tls.certfile);
+  EXPECT_EQ(back.tls.keyfile, o.tls.keyfile);
+  EXPECT_EQ(back.tls.check_hostname, o.tls.check_hostname);
+  EXPECT_EQ(back.tls.server_name, o.tls.server_name);
+  EXPECT_EQ(back.tls.min_version, o.tls.min_version);
+
+  // Cluster and Sentinel over TLS.
+  const auto c = RedisOptions::from_url("rediss+cluster://h1:7000,h2:7001?ssl_ca_certs=" + certs.ca_cert);
+  EXPECT_EQ(c.topology, RedisTopology::cluster);
+  EXPECT_TRUE(c.tls.enabled);
+  EXPECT_EQ(c.tls.ca_certs, certs.ca_cert);
+  EXPECT_EQ(c.redacted_url().rfind("rediss+cluster://h1:7000,h2:7001?ssl_ca_certs=", 0), 0u) << c.redacted_url();
+  const auto s = RedisOptions::from_url("rediss+sentinel://s1,s2:26380/mymaster/2?ssl_check_hostname=false");
+  EXPECT_EQ(s.topology, RedisTopology::sentinel);
+  EXPECT_TRUE(s.tls.enabled);
+  EXPECT_FALSE(s.tls.check_hostname);
+  EXPECT_EQ(s.redacted_url(), "rediss+sentinel://s1:26379,s2:26380/mymaster/2?ssl_check_hostname=false");
+
+  // TLS options set in code are validated the same way; a unix socket is refused.
+  RedisOptions unix_tls;
+  unix_tls.unix_socket = "/tmp/r.sock";
+  unix_tls.tls.enabled = true;
+  EXPECT_NE(validate_error_of(unix_tls).find("cannot be used with a unix socket"), std::string::npos);
+  RedisOptions no_cert;
+  no_cert.tls.enabled = true;
+  no_cert.tls.keyfile = certs.client_key;
+  EXPECT_NE(validate_error_of(no_cert).find("keyfile (ssl_keyfile)"), std::string::npos);
 }

@@ -22,6 +22,7 @@
 #include "cachet/cachet.hpp"
 #include "support/net.hpp"
 #include "support/redis_server.hpp"
+#include "support/tls_certs.hpp"
 
 using namespace std::chrono_literals;
 using cachet::CacheConfig;
@@ -32,6 +33,9 @@ namespace {
 
 // Distinctive, and with characters that URLs must percent-encode around it.
 constexpr const char* kSecret = "pw-Sentinel-7f3a";
+
+// A readable certificate file, for URLs whose ssl_password must parse.
+std::string cert_file() { return cachet::test::TlsCerts::shared().client_cert; }
 constexpr const char* kRightPassword = "the-right-one";
 
 class Secrets : public ::testing::Test {
@@ -165,8 +169,12 @@ TEST_F(Secrets, MalformedUrlsContainingAPassword) {
       "redis://:" + s + "@localhost:6379/0?nope=1",           // unknown query key
       "redis://:" + s + "@localhost:6379/0?db",               // query key without a value
       "redis://:" + s + "@localhost:6379/0?connect_timeout=0",  // out of range
-      "rediss://:" + s + "@localhost:6380/0",                 // TLS: not supported
-      "REDISS://u:" + s + "@localhost",                       // same, upper case
+      "rediss://:" + s + "@localhost:6380/0?ssl_cert_reqs=x",  // TLS: a bad ssl_* value
+      "REDISS://u:" + s + "@localhost?nope=1",                // same scheme in upper case, unknown key
+      "rediss://localhost?ssl_password=" + s,                 // a key passphrase without a certificate
+      "rediss://localhost?ssl_password=" + s + "&ssl_nope=1",  // ... and an unknown ssl_* key
+      "rediss://localhost?ssl_nope=1&SSL_PASSWORD=" + s,      // ... in either order and letter case
+      "rediss+cluster://h1?ssl_certfile=/nonexistent&ssl_password=" + s,  // unreadable certificate
       "http://:" + s + "@localhost",                          // unknown scheme
       "redis://" + s + "@localhost",                          // password without ':'
       "redis://:" + s + "@[::1:6379",                         // missing ']'
@@ -199,7 +207,7 @@ TEST_F(Secrets, MalformedUrlsContainingAPassword) {
   EXPECT_EQ(exceptions(), static_cast<int>(2 * urls.size()));
   // The messages still say what is wrong.
   const std::string all = everything();
-  for (const char* expected : {"99999", "zero", "nope", "rediss", "***"}) {
+  for (const char* expected : {"99999", "zero", "nope", "rediss", "***", "ssl_cert_reqs", "ssl_password"}) {
     EXPECT_NE(all.find(expected), std::string::npos) << "no message mentions '" << expected << "'";
   }
 }
@@ -209,7 +217,8 @@ TEST_F(Secrets, PrintedOptionsAndConfigAreRedacted) {
   for (const std::string& url :
        {"redis://:" + s + "@localhost:6379/0", "redis://alice:" + s + "@[::1]:6380/2?socket_timeout=2s",
         "redis://localhost/0?password=" + s, "unix:///tmp/r.sock?username=u&password=" + s,
-        "redis://:" + std::string("pw%2DSentinel-7f3a") + "@localhost", "redis://:" + s + "%40x@h:1/0"}) {
+        "redis://:" + std::string("pw%2DSentinel-7f3a") + "@localhost", "redis://:" + s + "%40x@h:1/0",
+        "rediss://:" + s + "@localhost?ssl_certfile=" + cert_file() + "&ssl_password=" + s}) {
     const auto o = RedisOptions::from_url(url);
     EXPECT_NE(o.password.find("Sentinel"), std::string::npos) << "the password must reach the options";
     text(o.to_string());
@@ -297,3 +306,32 @@ TEST_F(Secrets, FactoryWithAWrongPassword) {
 }
 
 }  // namespace
+
+TEST_F(Secrets, ClusterAndSentinelPasswordsAreRedacted) {
+  const std::string s = kSecret;
+  for (const std::string& url :
+       {"redis+cluster://:" + s + "@h1:7000,h2:7001", "redis+sentinel://s1,s2:26380/mymaster?sentinel_password=" + s,
+        "redis+sentinel://u:" + s + "@s1/mymaster/2?sentinel_username=su&sentinel_password=" + s}) {
+    const auto o = RedisOptions::from_url(url);
+    EXPECT_TRUE(o.password == s || o.sentinel_password == s) << "the password must reach the options";
+    text(o.to_string());
+    text(o.redacted_url());
+    EXPECT_NE(o.redacted_url().find("***"), std::string::npos) << o.redacted_url();
+    EXPECT_EQ(RedisOptions::from_url(o.redacted_url()).nodes, o.nodes);
+    const auto c = CacheConfig::from_map({{"CACHE_TYPE", "redis"}, {"REDIS_URL", url}});
+    text(c.to_string());
+    text(c.redis_options().redacted_url());
+    // A malformed variant quotes the URL in its message.
+    collect([&] { RedisOptions::from_url(url + "&bogus=1"); }, true, url);
+  }
+  const auto flask = CacheConfig::from_map({{"CACHE_TYPE", "RedisClusterCache"},
+                                            {"CACHE_REDIS_CLUSTER", "h1:7000"},
+                                            {"CACHE_REDIS_PASSWORD", s}});
+  EXPECT_EQ(flask.redis_options().password, s);
+  text(flask.to_string());
+  text(flask.redis_options().to_string());
+  collect([&] {
+    CacheConfig::from_map(
+        {{"CACHE_TYPE", "RedisClusterCache"}, {"REDIS_URL", "redis+cluster://:other@h:1"}, {"CACHE_REDIS_PASSWORD", s}});
+  });
+}

@@ -90,6 +90,33 @@ struct CACHET_EXPORT CacheConfig {
   std::optional<std::chrono::milliseconds> redis_socket_timeout;
   /// CACHE_REDIS_POOL_SIZE; overrides the URL's pool_size when set. 1..1024.
   std::optional<int> redis_pool_size;
+  /// CACHE_REDIS_TLS_CA_CERTS, _CERTFILE, _KEYFILE, _SERVER_NAME: override the
+  /// rediss:// URL's ssl_ca_certs, ssl_certfile, ssl_keyfile, ssl_server_name
+  /// when set (TlsOptions). They do not turn TLS on: with a plaintext URL they
+  /// are a ConfigError. Default unset.
+  std::optional<std::string> redis_tls_ca_certs;
+  std::optional<std::string> redis_tls_certfile;
+  std::optional<std::string> redis_tls_keyfile;
+  std::optional<std::string> redis_tls_server_name;
+  /// CACHE_REDIS_TLS_CERT_REQS: overrides ssl_cert_reqs (required, optional, none). Default unset.
+  std::optional<TlsOptions::CertReqs> redis_tls_cert_reqs;
+  /// CACHE_REDIS_TLS_CHECK_HOSTNAME: overrides ssl_check_hostname. Default unset.
+  std::optional<bool> redis_tls_check_hostname;
+  /// The Redis topology CACHE_TYPE names: cluster for RedisClusterCache,
+  /// sentinel for RedisSentinelCache, standalone otherwise (then REDIS_URL's
+  /// scheme decides: redis+cluster:// and redis+sentinel:// work too).
+  RedisTopology redis_topology = RedisTopology::standalone;
+  /// CACHE_REDIS_CLUSTER (Flask-Caching): seed nodes "host1:port1,host2:port2"
+  /// for CACHE_TYPE=RedisClusterCache, instead of a redis+cluster:// REDIS_URL. Default empty.
+  std::string redis_cluster;
+  /// CACHE_REDIS_SENTINELS (Flask-Caching): sentinels "host1:port1,..." for
+  /// CACHE_TYPE=RedisSentinelCache, with CACHE_REDIS_SENTINEL_MASTER. Default empty.
+  std::string redis_sentinels;
+  /// CACHE_REDIS_SENTINEL_MASTER (Flask-Caching): the master's name. Default empty.
+  std::string redis_sentinel_master;
+  /// CACHE_REDIS_PASSWORD (Flask-Caching): the data nodes' password, for
+  /// configurations without a REDIS_URL password. Never printed. Default empty.
+  std::string redis_password;
   /// CACHE_FALLBACK. Default runtime (FallbackCache for CACHE_TYPE=redis).
   FallbackMode fallback = FallbackMode::runtime;
   /// CACHE_BREAKER_THRESHOLD: consecutive failures that open the breaker (runtime fallback). Default 3; 1..1000.
@@ -150,9 +177,11 @@ struct CACHET_EXPORT CacheConfig {
   /// other types (it is often shared with other components).
   void validate() const;
 
-  /// RedisOptions for these settings: REDIS_URL, then the prefix, default
-  /// timeout and the CACHE_REDIS_* overrides. Throws ConfigError when the URL is
-  /// malformed (password redacted in the message).
+  /// RedisOptions for these settings: REDIS_URL (or the Flask-Caching
+  /// CACHE_REDIS_CLUSTER / CACHE_REDIS_SENTINELS keys), then the prefix,
+  /// default timeout and the CACHE_REDIS_* overrides. Throws ConfigError when
+  /// the URL is malformed (password redacted in the message) or the keys mix
+  /// topologies (the message names both keys).
   RedisOptions redis_options() const;
   /// SimpleCacheOptions for these settings (threshold, max_bytes, default timeout).
   SimpleCacheOptions simple_options() const;

@@ -19,7 +19,9 @@
 // CACHE_L1_INVALIDATION. runtime: the L2 is a FallbackCache whose secondary
 // is the L1 itself (one memory budget); startup / none as for redis.
 // report().coherence names the mode in force and why.
-// report() says what was asked for, what was built and why. The probe is
+// report() says what was asked for, what was built and why; over TLS also
+// what the probe negotiated, warning when the server certificate expires
+// within 14 days. The probe is
 // bounded by connect_timeout + socket_timeout (plus a little): a closed port
 // fails within milliseconds, a server that accepts and never answers within
 // the socket timeout. create() never hangs.
@@ -30,11 +32,14 @@
 
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "cachet/cache.hpp"
 #include "cachet/config.hpp"
 #include "cachet/export.hpp"
+#include "cachet/tls_options.hpp"
 
 namespace cachet {
 
@@ -53,8 +58,15 @@ struct FactoryReport {
   /// For hybrid: the L1 coherence mode in force and why ("bcast (requested)",
   /// "pubsub: CLIENT TRACKING refused (...), fell back ..."); empty otherwise.
   std::string coherence;
+  /// For a TLS target (rediss://) whose probe connected: the TLS version,
+  /// cipher and server certificate (subject, issuer, expiry). nullopt otherwise.
+  std::optional<TlsSessionInfo> tls;
+  /// What the probe found worth attention although the backend works, each
+  /// also logged once: a server certificate that expires within 14 days.
+  std::vector<std::string> warnings;
 
-  /// One line, e.g. "requested=redis backend=simple fell_back=yes reason=\"connection refused ...\" probe_time=1ms".
+  /// One line, e.g. "requested=redis backend=simple fell_back=yes reason=\"connection refused ...\" probe_time=1ms";
+  /// with TLS also tls="TLSv1.3, <cipher>; server certificate <subject> ..., valid until <date>", and warnings.
   CACHET_EXPORT std::string to_string() const;
 };
 

@@ -1,7 +1,10 @@
 // cachet/redis_cache.hpp — the Redis backend (synchronous; plain TCP, unix
 // socket or TLS).
 //
-// RedisCache stores every key as `key_prefix + key` in one Redis database.
+// RedisCache stores every key as `key_prefix + key` in one Redis database: a
+// standalone server, a Redis Cluster (keys routed by hash slot, one pool per
+// node, MOVED/ASK followed) or the master a set of Sentinels names (followed
+// across failovers); RedisOptions::topology picks, docs/redis.md explains.
 // Values are bytes, sent as RESP bulk strings (never interpolated into a
 // command line); hiredis parses the replies. Each operation borrows
 // a connection from a pool through an RAII guard; a connection that saw an I/O
@@ -26,7 +29,7 @@
 // docs/redis.md has the details.
 //
 // Thread safety: safe to share between threads (up to pool_size operations run
-// in parallel; others wait up to pool_wait_timeout). The constructor never
+// in parallel per node; others wait up to pool_wait_timeout). The constructor never
 // contacts the server — it throws only for invalid options — so a cache can be
 // created while Redis is down. This header includes no hiredis header.
 #pragma once
@@ -37,6 +40,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "cachet/cache.hpp"
 #include "cachet/errors.hpp"
@@ -51,7 +55,50 @@ class ConnectionSetup;  // internal: per-connection commands (see redis_invalida
 class InvalidationChannel;
 struct InvalidationOptions;
 
+/// How the Redis deployment is laid out.
+enum class RedisTopology {
+  standalone,  ///< one server: host and port, or unix_socket
+  cluster,     ///< Redis Cluster: `nodes` are seed nodes; the rest is discovered (CLUSTER SLOTS)
+  sentinel,    ///< Sentinel: `nodes` are sentinels; they name the master of `sentinel_master`
+};
+
+/// "standalone", "cluster", "sentinel".
+CACHET_EXPORT const char* to_string(RedisTopology topology) noexcept;
+
+/// A TCP endpoint: a cluster seed node or a sentinel.
+struct RedisNode {
+  std::string host;  ///< host name or IP address (IPv6 without brackets)
+  int port = 6379;   ///< 1-65535
+  bool operator==(const RedisNode& o) const { return host == o.host && port == o.port; }
+};
+
 struct CACHET_EXPORT RedisOptions {
+  // --- topology ---
+  /// standalone (default), cluster or sentinel.
+  RedisTopology topology = RedisTopology::standalone;
+  /// Cluster: seed nodes; Sentinel: the sentinels, asked in this order. At
+  /// least one for those topologies, none for standalone (host, port and
+  /// unix_socket are not used by the others). Default empty.
+  std::vector<RedisNode> nodes;
+  /// Sentinel: the master's name as the sentinels know it. Default empty.
+  std::string sentinel_master;
+  /// Sentinel: ACL user for the sentinels themselves; empty = AUTH with the
+  /// password only. Default empty.
+  std::string sentinel_username;
+  /// Sentinel: password for the sentinels (the data nodes use `password`);
+  /// empty = no AUTH. Never logged, never in a message.
+  std::string sentinel_password;
+  /// Cluster: send reads (get, get_many, contains, ttl) to replicas, which may
+  /// answer with data a few milliseconds stale (READONLY). Default false.
+  bool read_from_replicas = false;
+  /// Cluster: re-read the slot map this often even when nothing hints at a
+  /// change (it is also re-read after MOVED and lost connections, at most
+  /// every 100 ms). Default 30 s; 1 s to 1 h.
+  std::chrono::milliseconds slot_refresh_interval{30000};
+  /// Cluster: MOVED / ASK redirects one operation follows before it fails
+  /// (Sentinel: re-resolutions after READONLY). Default 5; 0 to 16.
+  int max_redirects = 5;
+
   // --- connection ---
   /// Host name (letters, digits, '-', '.', '_') or IP address (IPv6 without
   /// brackets: hex digits, ':' and '.'). Default "localhost".
@@ -72,7 +119,8 @@ struct CACHET_EXPORT RedisOptions {
   /// Bound on each command: the longest wait for the socket to accept the
   /// request or deliver (more of) the reply. Default 500 ms; 1 ms to 10 min.
   std::chrono::milliseconds socket_timeout{500};
-  /// Most connections held open (and operations in parallel). Default 0 =
+  /// Most connections held open (and operations in parallel) per node: one
+  /// node for standalone and Sentinel, each node of a Cluster. Default 0 =
   /// automatic: 2 x hardware threads, at least 2, at most 16. Up to 1024.
   /// Connections open lazily, when an operation needs one.
   int pool_size = 0;
@@ -107,23 +155,38 @@ struct CACHET_EXPORT RedisOptions {
   /// Parses a URL:
   ///   redis://[[username]:password@]host[:port][/db][?query]
   ///   unix:///path/to/redis.sock[?db=N&password=...&username=...]
-  /// Query keys: connect_timeout, socket_timeout, pool_wait_timeout (durations:
+  ///   redis+cluster://[[username]:password@]host1[:port1][,host2[:port2]...][/0][?query]
+  ///   redis+sentinel://[[username]:password@]host1[:port1][,...]/<master>[/db][?query]
+  /// and rediss://, rediss+cluster://, rediss+sentinel:// for the same over
+  /// TLS (every data node; the sentinels too). Cluster ports default to 6379,
+  /// sentinel ports to 26379; the credentials are the data nodes'. Query
+  /// keys: connect_timeout, socket_timeout, pool_wait_timeout (durations:
   /// "250ms", "1s", "2m", or a bare number of milliseconds), pool_size, db,
-  /// username, password, key_prefix. IPv6 hosts in brackets: redis://[::1]:6380/2.
-  /// Credentials may be percent-encoded (p%40ss -> p@ss). `rediss://` throws
-  /// ConfigError (TLS is not available with this build's hiredis). Anything
-  /// malformed throws ConfigError naming the URL with its password redacted.
-  /// Fields the URL does not mention keep their defaults.
+  /// username, password, key_prefix; for a cluster read_from_replicas
+  /// (boolean), slot_refresh_interval (duration), max_redirects; for sentinels
+  /// sentinel_username, sentinel_password and max_redirects; with rediss the
+  /// `tls` fields in redis-py's spelling: ssl_cert_reqs, ssl_ca_certs,
+  /// ssl_ca_path, ssl_certfile, ssl_keyfile, ssl_password (secret),
+  /// ssl_check_hostname, ssl_server_name, ssl_min_version (tls_options.hpp).
+  /// IPv6 hosts in brackets: redis://[::1]:6380/2. Credentials may be
+  /// percent-encoded (p%40ss -> p@ss). Anything malformed (an ssl_* key
+  /// without rediss, TLS with a unix socket, an unreadable certificate file)
+  /// throws ConfigError naming the URL with its secrets redacted. Fields the
+  /// URL does not mention keep their defaults.
   static RedisOptions from_url(std::string_view url);
 
   /// Throws ConfigError naming the first invalid field and what is accepted.
   void validate() const;
 
-  /// A redis:// or unix:// URL equivalent to these options, password as "***".
+  /// A URL equivalent to these options, passwords (sentinel_password,
+  /// ssl_password too) as "***".
   std::string redacted_url() const;
 
-  /// Every field on one line, password as "***".
+  /// Every field on one line, passwords (sentinel_password, tls.key_password too) as "***".
   std::string to_string() const;
+
+ private:
+  void validate_topology() const;
 };
 
 class CACHET_EXPORT RedisCache final : public Cache {

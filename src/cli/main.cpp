@@ -15,10 +15,14 @@
 // Everything goes through the public API, so what it reports is what
 // cachet::create_cache() does in the service.
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <ctime>
+#include <iomanip>
 #include <iostream>
 #include <optional>
+#include <sstream>
 #include <string>
 
 #include "cachet/cachet.hpp"
@@ -76,6 +80,15 @@ void print_config(const cachet::CacheConfig& config) {
   }
 }
 
+// A certificate's end of validity as the probe prints it: "2026-12-10 14:03:00 UTC".
+std::string utc(std::chrono::system_clock::time_point t) {
+  const std::time_t seconds = std::chrono::system_clock::to_time_t(t);
+  std::tm parts{};
+  std::ostringstream out;
+  if (gmtime_r(&seconds, &parts) != nullptr) out << std::put_time(&parts, "%Y-%m-%d %H:%M:%S UTC");
+  return out.str();
+}
+
 void print_report(const cachet::FactoryReport& r) {
   std::cout << "\nResult:\n"
             << "  requested:  " << r.requested << '\n'
@@ -86,6 +99,14 @@ void print_report(const cachet::FactoryReport& r) {
   std::cout << "  reason:     " << (r.reason.empty() ? std::string("-") : r.reason) << '\n'
             << "  probe time: " << r.probe_time.count() << " ms"
             << (r.requested == "redis" || r.requested == "hybrid" ? "" : " (no probe for this type)") << '\n';
+  if (r.tls) {
+    std::cout << "  TLS:        " << r.tls->version << ", cipher " << r.tls->cipher << '\n'
+              << "  server certificate:\n"
+              << "    subject:  " << (r.tls->peer_subject.empty() ? std::string("(none)") : r.tls->peer_subject) << '\n'
+              << "    issuer:   " << (r.tls->peer_issuer.empty() ? std::string("-") : r.tls->peer_issuer) << '\n'
+              << "    expires:  " << utc(r.tls->peer_not_after) << '\n';
+  }
+  for (const auto& w : r.warnings) std::cout << "  WARNING:    " << w << '\n';
   if (!r.coherence.empty()) std::cout << "  coherence:  " << r.coherence << '\n';
 }
 

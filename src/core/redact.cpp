@@ -28,7 +28,8 @@ Span userinfo_password(std::string_view url) {
   return {colon + 1, at};
 }
 
-// Every "password=VALUE" that follows a '?' or '&' anywhere in the URL (any
+// Every "password=VALUE", "sentinel_password=VALUE" or "ssl_password=VALUE"
+// that follows a '?' or '&' anywhere in the URL (any
 // letter case), so a misplaced second '?' does not hide one from redaction.
 // The value ends at the next '&' or at the end.
 std::vector<Span> query_passwords(std::string_view url) {
@@ -38,7 +39,15 @@ std::vector<Span> query_passwords(std::string_view url) {
   std::transform(lowered.begin(), lowered.end(), lowered.begin(),
                  [](unsigned char c) { return static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c); });
   for (std::size_t pos = lowered.find(kKey); pos != std::string::npos; pos = lowered.find(kKey, pos + 1)) {
-    if (pos == 0 || (url[pos - 1] != '?' && url[pos - 1] != '&')) continue;
+    // "sentinel_password=" (the sentinels' own password) and "ssl_password="
+    // (the client key's passphrase) are secrets too.
+    std::size_t key_begin = pos;
+    for (std::string_view prefix : {std::string_view("sentinel_"), std::string_view("ssl_")}) {
+      if (pos >= prefix.size() && lowered.compare(pos - prefix.size(), prefix.size(), prefix) == 0) {
+        key_begin = pos - prefix.size();
+      }
+    }
+    if (key_begin == 0 || (url[key_begin - 1] != '?' && url[key_begin - 1] != '&')) continue;
     const std::size_t value = pos + kKey.size();
     std::size_t end = url.find('&', value);
     if (end == std::string_view::npos) end = url.size();

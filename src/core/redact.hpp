@@ -10,12 +10,14 @@
 
 namespace cachet::detail {
 
-/// `url` with the password of the userinfo part and any `password=` query
-/// value replaced by "***". Leaves everything else as given.
+/// `url` with the password of the userinfo part and any `password=`,
+/// `sentinel_password=` or `ssl_password=` query value replaced by "***".
+/// Leaves everything else as given.
 std::string redact_url(std::string_view url);
 
-/// The secrets `url` carries (the userinfo password and `password=` query
-/// values), raw and percent-decoded; empty strings are left out.
+/// The secrets `url` carries (the userinfo password, `password=`,
+/// `sentinel_password=` and `ssl_password=` query values), raw and
+/// percent-decoded; empty strings are left out.
 std::vector<std::string> url_secrets(std::string_view url);
 
 /// The value of a hexadecimal digit (0-15), -1 for any other character.

@@ -14,6 +14,8 @@
 #include "core/parse.hpp"
 #include "core/redact.hpp"
 #include "factory/config_keys.hpp"
+#include "factory/tls_keys.hpp"
+#include "redis/url.hpp"
 
 namespace cachet {
 
@@ -53,6 +55,69 @@ bool url_query_has(std::string_view url, std::string_view name) {
   return false;
 }
 
+const char* type_name(RedisTopology t) {
+  switch (t) {
+    case RedisTopology::cluster: return "CACHE_TYPE=RedisClusterCache";
+    case RedisTopology::sentinel: return "CACHE_TYPE=RedisSentinelCache";
+    case RedisTopology::standalone: break;
+  }
+  return "CACHE_TYPE=redis";
+}
+
+// True when `url`'s scheme is `scheme` ("redis+cluster") with or without TLS
+// ("rediss+cluster").
+bool url_scheme_is(std::string_view url, std::string_view scheme) {
+  std::string given = parse::lower(url.substr(0, url.find("://")));
+  if (given.compare(0, 6, "rediss") == 0) given.erase(5, 1);
+  return given == scheme;
+}
+
+// The URL the Redis options come from, and the key that gave it: REDIS_URL,
+// or one built from the Flask-Caching keys. ConfigError naming both keys when
+// they mix topologies.
+std::pair<std::string, const char*> redis_source(const CacheConfig& c) {
+  const bool sentinel_keys = !c.redis_sentinels.empty() || !c.redis_sentinel_master.empty();
+  if (!c.redis_cluster.empty() && c.redis_topology != RedisTopology::cluster) {
+    throw ConfigError(std::string("CACHE_REDIS_CLUSTER is set but ") + type_name(c.redis_topology) +
+                      "; accepted: CACHE_TYPE=RedisClusterCache with CACHE_REDIS_CLUSTER");
+  }
+  if (sentinel_keys && c.redis_topology != RedisTopology::sentinel) {
+    throw ConfigError(std::string("CACHE_REDIS_SENTINELS / CACHE_REDIS_SENTINEL_MASTER are set but ") +
+                      type_name(c.redis_topology) +
+                      "; accepted: CACHE_TYPE=RedisSentinelCache with CACHE_REDIS_SENTINELS and "
+                      "CACHE_REDIS_SENTINEL_MASTER");
+  }
+  if (c.redis_topology == RedisTopology::cluster) {
+    if (c.redis_cluster.empty()) {
+      if (c.redis_url_set && url_scheme_is(c.redis_url, "redis+cluster")) return {c.redis_url, "REDIS_URL"};
+      throw ConfigError("CACHE_TYPE=RedisClusterCache needs CACHE_REDIS_CLUSTER or a redis+cluster:// (rediss+cluster://) REDIS_URL");
+    }
+    if (c.redis_url_set) {
+      throw ConfigError("CACHE_REDIS_CLUSTER and REDIS_URL are both set; accepted: the cluster's nodes in one of them");
+    }
+    return {"redis+cluster://" + c.redis_cluster, "CACHE_REDIS_CLUSTER"};
+  }
+  if (c.redis_topology == RedisTopology::sentinel) {
+    if (!sentinel_keys) {
+      if (c.redis_url_set && url_scheme_is(c.redis_url, "redis+sentinel")) return {c.redis_url, "REDIS_URL"};
+      throw ConfigError(
+          "CACHE_TYPE=RedisSentinelCache needs CACHE_REDIS_SENTINELS and CACHE_REDIS_SENTINEL_MASTER, or a "
+          "redis+sentinel:// (rediss+sentinel://) REDIS_URL");
+    }
+    if (c.redis_sentinels.empty() || c.redis_sentinel_master.empty()) {
+      throw ConfigError(std::string(c.redis_sentinels.empty() ? "CACHE_REDIS_SENTINEL_MASTER" : "CACHE_REDIS_SENTINELS") +
+                        " is set without " +
+                        (c.redis_sentinels.empty() ? "CACHE_REDIS_SENTINELS" : "CACHE_REDIS_SENTINEL_MASTER") +
+                        "; accepted: both");
+    }
+    if (c.redis_url_set) {
+      throw ConfigError("CACHE_REDIS_SENTINELS and REDIS_URL are both set; accepted: the sentinels in one of them");
+    }
+    return {"redis+sentinel://" + c.redis_sentinels + "/" + c.redis_sentinel_master, "CACHE_REDIS_SENTINELS"};
+  }
+  return {c.redis_url, "REDIS_URL"};
+}
+
 }  // namespace
 
 CacheConfig CacheConfig::from_env() {
@@ -76,7 +141,7 @@ void CacheConfig::validate() const {
   for (const auto& key : detail::config_key_table()) detail::check_key(key, *this);
 
   if (uses_redis()) {
-    if (production() && !redis_url_set) {
+    if (production() && !redis_url_set && redis_cluster.empty() && redis_sentinels.empty()) {
       throw ConfigError(std::string("REDIS_URL must be set when CACHE_TYPE=") + cachet::to_string(type) +
                         " in production");
     }
@@ -92,37 +157,46 @@ void CacheConfig::validate() const {
 RedisOptions CacheConfig::redis_options() const {
   const detail::ConfigKey& url_key = detail::config_key("REDIS_URL");
   if (redis_url.empty()) detail::reject_empty(url_key);
+  const auto [url, source] = redis_source(*this);
   RedisOptions o;
   try {
-    o = RedisOptions::from_url(redis_url);
+    o = redis::parse_url(url, /*check_tls=*/false);  // TLS checked below, with CACHE_REDIS_TLS_* applied
   } catch (const ConfigError& e) {
     // from_url's message already quotes the URL (password redacted); scrub()
     // is the belt to its braces.
-    std::string msg = std::string("REDIS_URL is not valid: ") + e.what();
-    if (msg.find(redis_url) == std::string::npos && msg.find(detail::redact_url(redis_url)) == std::string::npos) {
-      msg += " (REDIS_URL=" + parse::quote(detail::redact_url(redis_url)) + ")";
+    std::string msg = std::string(source) + " is not valid: " + e.what();
+    if (msg.find(url) == std::string::npos && msg.find(detail::redact_url(url)) == std::string::npos) {
+      msg += std::string(" (") + source + "=" + parse::quote(detail::redact_url(url)) + ")";
     }
     if (msg.find("accepted") == std::string::npos) msg += "; accepted: " + url_key.value.accepted;
-    throw ConfigError(detail::scrub(std::move(msg), redis_url));
+    throw ConfigError(detail::scrub(std::move(msg), url));
+  }
+  if (!redis_password.empty()) {
+    if (!o.password.empty() && o.password != redis_password) {
+      throw ConfigError("CACHE_REDIS_PASSWORD and the password in REDIS_URL disagree (values not shown); "
+                        "accepted: the password in one place, or the same in both");
+    }
+    o.password = redis_password;
   }
 
-  const bool url_has_prefix = url_query_has(redis_url, "key_prefix");
+  const bool url_has_prefix = url_query_has(url, "key_prefix");
   if (key_prefix_set && url_has_prefix && o.key_prefix != key_prefix) {
     throw ConfigError(detail::scrub("CACHE_KEY_PREFIX=" + parse::quote(key_prefix) +
                                         " and the key_prefix of REDIS_URL (" + parse::quote(o.key_prefix) +
                                         ") disagree; accepted: the prefix set in one place, or the same value in both",
-                                    redis_url));
+                                    url));
   }
   if (key_prefix_set || !url_has_prefix) o.key_prefix = key_prefix;
   o.default_timeout = default_timeout;
   if (redis_connect_timeout) o.connect_timeout = *redis_connect_timeout;
   if (redis_socket_timeout) o.socket_timeout = *redis_socket_timeout;
   if (redis_pool_size) o.pool_size = *redis_pool_size;
+  detail::apply_tls_keys(*this, o, source);
   try {
     o.validate();
   } catch (const ConfigError& e) {
     throw ConfigError(detail::scrub(std::string("Redis options from REDIS_URL and CACHE_REDIS_*: ") + e.what(),
-                                    redis_url));
+                                    url));
   }
   return o;
 }

@@ -15,6 +15,7 @@
 #include "cachet/errors.hpp"
 #include "core/parse.hpp"
 #include "core/redact.hpp"
+#include "factory/tls_keys.hpp"
 
 namespace cachet {
 
@@ -168,8 +169,9 @@ KeyValue choice(Enum CacheConfig::*field, std::initializer_list<std::pair<const 
 KeyValue redis_url() {
   KeyValue v;
   v.accepted =
-      "redis://[[username]:password@]host[:port][/db][?query] or unix:///path/to/redis.sock[?db=N] "
-      "(see docs/redis.md)";
+      "redis:// or rediss:// (TLS) [[username]:password@]host[:port][/db][?query], "
+      "unix:///path/to/redis.sock[?db=N], redis[s]+cluster://host1:port1,host2:port2,...[?query] or "
+      "redis[s]+sentinel://host1:port1,.../<master>[/db][?query] (see docs/redis.md)";
   v.default_text = CacheConfig{}.redis_url;
   v.applies = [](const CacheConfig& c) { return c.uses_redis(); };
   v.read = [](CacheConfig& c, const std::string& text) {
@@ -257,6 +259,57 @@ KeyValue environment(bool first) {
   return v;
 }
 
+// CACHE_TYPE: the choice of backend, where Flask-Caching's RedisClusterCache
+// and RedisSentinelCache are Redis with a topology (redis_topology).
+KeyValue cache_type() {
+  KeyValue v = choice(&CacheConfig::type,
+                      {{"simple", CacheType::simple},
+                       {"redis", CacheType::redis},
+                       {"null", CacheType::null},
+                       {"hybrid", CacheType::hybrid}},
+                      {{"SimpleCache", CacheType::simple},
+                       {"RedisCache", CacheType::redis},
+                       {"RedisClusterCache", CacheType::redis},
+                       {"RedisSentinelCache", CacheType::redis},
+                       {"NullCache", CacheType::null},
+                       {"HybridCache", CacheType::hybrid}});
+  v.read = [read = v.read](CacheConfig& c, const std::string& text) {
+    if (!read(c, text)) return false;
+    const std::string name = parse::lower(text);
+    c.redis_topology = name == "redisclustercache"    ? RedisTopology::cluster
+                       : name == "redissentinelcache" ? RedisTopology::sentinel
+                                                      : RedisTopology::standalone;
+    return true;
+  };
+  v.show = [](const CacheConfig& c, const RedisOptions*) {
+    std::string shown = cachet::to_string(c.type);
+    if (c.type == CacheType::redis && c.redis_topology != RedisTopology::standalone) {
+      shown += std::string(" (") + cachet::to_string(c.redis_topology) + ")";
+    }
+    return shown;
+  };
+  return v;
+}
+
+// A Flask-Caching Redis key holding text (a node list, a master's name, a
+// password), read only for CACHE_TYPE=redis; the rules that tie it to
+// CACHE_TYPE and REDIS_URL are in CacheConfig::redis_options().
+KeyValue redis_text(std::string CacheConfig::*field, std::string accepted, bool secret) {
+  KeyValue v;
+  v.accepted = std::move(accepted);
+  v.default_text = "unset";
+  v.applies = [](const CacheConfig& c) { return c.type == CacheType::redis; };
+  v.read = [=](CacheConfig& c, const std::string& text) {
+    c.*field = text;
+    return true;
+  };
+  v.show = [=](const CacheConfig& c, const RedisOptions*) {
+    if ((c.*field).empty()) return std::string("(unset)");
+    return secret ? std::string("***") : parse::quote(c.*field);
+  };
+  return v;
+}
+
 // true/false (and the other spellings of parse::boolean) into a bool field.
 KeyValue flag(bool CacheConfig::*field) {
   KeyValue v;
@@ -306,18 +359,17 @@ namespace detail {
 const std::vector<ConfigKey>& config_key_table() {
   using std::chrono::hours;
   static const std::vector<ConfigKey> table = {
-      {"CACHE_TYPE", "the backend: in-memory SimpleCache, Redis, in-process L1 over Redis (hybrid), or no caching",
-       choice(&CacheConfig::type,
-              {{"simple", CacheType::simple},
-               {"redis", CacheType::redis},
-               {"null", CacheType::null},
-               {"hybrid", CacheType::hybrid}},
-              {{"SimpleCache", CacheType::simple},
-               {"RedisCache", CacheType::redis},
-               {"NullCache", CacheType::null},
-               {"HybridCache", CacheType::hybrid}})},
+      {"CACHE_TYPE", "the backend: in-memory SimpleCache, Redis, in-process L1 over Redis (hybrid), or no caching", cache_type()},
       {"REDIS_URL", "where Redis is and how to log in; read only when CACHE_TYPE=redis or hybrid", redis_url(),
        kSecret},
+      {"CACHE_REDIS_CLUSTER", "Flask-Caching: cluster seed nodes for CACHE_TYPE=RedisClusterCache",
+       redis_text(&CacheConfig::redis_cluster, "host1:port1,host2:port2,... (IPv6 in brackets)", false)},
+      {"CACHE_REDIS_SENTINELS", "Flask-Caching: the sentinels for CACHE_TYPE=RedisSentinelCache",
+       redis_text(&CacheConfig::redis_sentinels, "host1:port1,host2:port2,... (port 26379 when left out)", false)},
+      {"CACHE_REDIS_SENTINEL_MASTER", "Flask-Caching: the master's name the sentinels know",
+       redis_text(&CacheConfig::redis_sentinel_master, "a name without spaces, e.g. mymaster", false)},
+      {"CACHE_REDIS_PASSWORD", "Flask-Caching: the Redis data nodes' password (when REDIS_URL has none)",
+       redis_text(&CacheConfig::redis_password, "any text", true), kSecret},
       {"CACHE_KEY_PREFIX", "prepended to every Redis key; clear() removes only keys under it", key_prefix(256)},
       {"CACHE_DEFAULT_TIMEOUT", "expiry of entries stored without their own TTL",
        ttl(&CacheConfig::default_timeout, {std::chrono::seconds(1), milliseconds(0), kTenYears})},
@@ -330,6 +382,19 @@ const std::vector<ConfigKey>& config_key_table() {
       {"CACHE_REDIS_SOCKET_TIMEOUT", "bound on each Redis command's round trip",
        redis_timeout(&CacheConfig::redis_socket_timeout, &RedisOptions::socket_timeout, "socket_timeout")},
       {"CACHE_REDIS_POOL_SIZE", "Redis connections per cache", redis_pool_size(1, 1024)},
+      {"CACHE_REDIS_TLS_CA_CERTS", "rediss: PEM file of the CAs that sign the server's certificate",
+       detail::tls_text(&CacheConfig::redis_tls_ca_certs, &TlsOptions::ca_certs, "ssl_ca_certs", "a readable PEM file")},
+      {"CACHE_REDIS_TLS_CERTFILE", "rediss: client certificate (PEM) for mutual TLS",
+       detail::tls_text(&CacheConfig::redis_tls_certfile, &TlsOptions::certfile, "ssl_certfile", "a readable PEM file")},
+      {"CACHE_REDIS_TLS_KEYFILE", "rediss: the client certificate's private key (PEM), if not in the certfile",
+       detail::tls_text(&CacheConfig::redis_tls_keyfile, &TlsOptions::keyfile, "ssl_keyfile", "a readable PEM file")},
+      {"CACHE_REDIS_TLS_CERT_REQS", "rediss: how strictly the server's certificate is verified",
+       detail::tls_cert_reqs()},
+      {"CACHE_REDIS_TLS_CHECK_HOSTNAME", "rediss: check that the certificate names the host",
+       detail::tls_check_hostname()},
+      {"CACHE_REDIS_TLS_SERVER_NAME", "rediss: name sent as SNI and checked instead of the host",
+       detail::tls_text(&CacheConfig::redis_tls_server_name, &TlsOptions::server_name, "ssl_server_name",
+                        "a host name or IP address")},
       {"CACHE_FALLBACK", "what happens when Redis cannot be reached (docs/configuration.md)",
        choice(&CacheConfig::fallback,
               {{"runtime", FallbackMode::runtime}, {"startup", FallbackMode::startup}, {"none", FallbackMode::none}})},

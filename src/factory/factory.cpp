@@ -16,6 +16,7 @@
 #include "core/probe.hpp"
 #include "core/redact.hpp"
 #include "factory/build_hybrid.hpp"
+#include "factory/tls_report.hpp"
 
 namespace cachet {
 
@@ -25,6 +26,7 @@ using Clock = std::chrono::steady_clock;
 
 struct ProbeResult : detail::RoundTrip {
   std::chrono::milliseconds elapsed{0};
+  std::optional<TlsSessionInfo> tls;  ///< over TLS, when the round trip worked
 };
 
 // The Redis probe: one dedicated connection (pool of 1, errors thrown), the
@@ -41,6 +43,7 @@ ProbeResult probe_redis(const CacheConfig& config) {
   try {
     RedisCache redis(options);
     static_cast<detail::RoundTrip&>(r) = detail::test_key_round_trip(redis);
+    if (r.ok && options.tls.enabled) r.tls = redis.tls_session();
   } catch (const BackendError& e) {
     r.kind = e.kind();
     r.reason = e.what();
@@ -56,6 +59,18 @@ ProbeResult probe_redis(const CacheConfig& config) {
   return r;
 }
 
+// What every mode reports of a probe: its time and, over TLS, the session and
+// a warning (also logged) when the server certificate expires soon.
+void report_probe(const ProbeResult& probe, FactoryReport& report) {
+  report.probe_time = probe.elapsed;
+  report.tls = probe.tls;
+  if (!probe.tls) return;
+  if (auto warning = detail::certificate_expiry_warning(*probe.tls, std::chrono::system_clock::now())) {
+    detail::log()->warn("Redis at {}: {}", report.target, *warning);
+    report.warnings.push_back(std::move(*warning));
+  }
+}
+
 // CACHE_FALLBACK=runtime: Redis behind FallbackCache's circuit breaker, memory
 // while Redis is unusable. The probe still runs first, so report() says whether
 // the service starts on Redis or on memory; when it fails the wrapper starts
@@ -63,7 +78,7 @@ ProbeResult probe_redis(const CacheConfig& config) {
 // soon as Redis answers.
 std::unique_ptr<Cache> build_runtime_fallback(const CacheConfig& config, FactoryReport& report) {
   const ProbeResult probe = probe_redis(config);
-  report.probe_time = probe.elapsed;
+  report_probe(probe, report);
 
   FallbackOptions options;
   options.failure_threshold = config.breaker_threshold;
@@ -104,6 +119,8 @@ std::string FactoryReport::to_string() const {
   s += std::string(" fallback=") + cachet::to_string(fallback);
   if (!target.empty()) s += " target=" + target;
   if (!coherence.empty()) s += " coherence=\"" + coherence + "\"";
+  if (tls) s += " tls=\"" + detail::describe_tls(*tls) + "\"";
+  for (const auto& w : warnings) s += " warning=\"" + w + "\"";
   return s;
 }
 
@@ -128,16 +145,18 @@ std::unique_ptr<Cache> build(const CacheConfig& config, FactoryReport& report) {
       break;
   }
 
-  report.target = detail::redact_url(config.redis_url);
+  report.target = config.redis_url_set || config.redis_topology == RedisTopology::standalone
+                      ? detail::redact_url(config.redis_url)
+                      : config.redis_options().redacted_url();  // built from the Flask-Caching keys
   if (config.type == CacheType::hybrid) {
     const ProbeResult probe = probe_redis(config);
-    report.probe_time = probe.elapsed;
+    report_probe(probe, report);
     return detail::build_hybrid(config, report, {probe.ok, probe.kind, probe.reason});
   }
   if (config.fallback == FallbackMode::runtime) return build_runtime_fallback(config, report);
 
   const ProbeResult probe = probe_redis(config);
-  report.probe_time = probe.elapsed;
+  report_probe(probe, report);
   if (probe.ok) {
     auto cache = std::make_unique<RedisCache>(config.redis_options());
     report.backend = "redis";

@@ -9,6 +9,8 @@
 
 #include <algorithm>
 #include <cstring>
+#include <fstream>
+#include <string>
 #include <vector>
 
 #include "cachet/errors.hpp"
@@ -62,6 +64,19 @@ void decode_extensions_now(SSL_CTX* ctx) {
   if (X509* own = SSL_CTX_get0_certificate(ctx)) X509_check_purpose(own, -1, 0);
 }
 
+// True when `path` holds a passphrase-protected PEM key (PKCS#8 or the
+// traditional Proc-Type header).
+bool pem_key_is_encrypted(const std::string& path) {
+  std::ifstream in(path);
+  for (std::string line; std::getline(in, line);) {
+    if (line.find("BEGIN ENCRYPTED PRIVATE KEY") != std::string::npos || line == "Proc-Type: 4,ENCRYPTED" ||
+        line == "Proc-Type: 4,ENCRYPTED\r") {
+      return true;
+    }
+  }
+  return false;
+}
+
 }  // namespace
 
 TlsContext::TlsContext(const TlsOptions& options)
@@ -112,8 +127,12 @@ TlsContext::TlsContext(const TlsOptions& options)
              options.certfile + "'");
       }
       if (loaded != 1) {
+        // A wrong passphrase usually fails the cipher's padding check; about
+        // once in a hundred it passes, and the garbage it decrypted then fails
+        // to decode: for an encrypted key file both mean "cannot decrypt".
         if (has_error(errors, ERR_LIB_PROV, PROV_R_BAD_DECRYPT) || has_error(errors, ERR_LIB_EVP, EVP_R_BAD_DECRYPT) ||
-            has_error(errors, ERR_LIB_PEM, PEM_R_BAD_DECRYPT) || has_error(errors, ERR_LIB_PEM, PEM_R_BAD_PASSWORD_READ)) {
+            has_error(errors, ERR_LIB_PEM, PEM_R_BAD_DECRYPT) || has_error(errors, ERR_LIB_PEM, PEM_R_BAD_PASSWORD_READ) ||
+            pem_key_is_encrypted(keyfile)) {
           fail(std::string("cannot decrypt the private key in ") + field + " '" + keyfile +
                "': wrong or missing key_password (ssl_password)");
         }

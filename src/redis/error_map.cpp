@@ -112,6 +112,33 @@ ErrorCause reply_cause(std::string_view reply) noexcept {
   return ErrorCause::unspecified;
 }
 
+std::optional<Redirection> parse_redirection(std::string_view reply) {
+  const ErrorCause cause = reply_cause(reply);
+  if (cause != ErrorCause::moved && cause != ErrorCause::ask) return std::nullopt;
+  std::string_view rest = reply.substr(reply.find(' ') + 1);
+  const auto space = rest.find(' ');
+  if (space == std::string_view::npos) return std::nullopt;
+  const std::string_view slot_text = rest.substr(0, space);
+  std::string_view endpoint = rest.substr(space + 1);
+  if (const auto end = endpoint.find(' '); end != std::string_view::npos) endpoint = endpoint.substr(0, end);
+  const auto colon = endpoint.rfind(':');
+  if (colon == std::string_view::npos) return std::nullopt;
+  auto number = [](std::string_view text, int max) -> std::optional<int> {
+    if (text.empty() || text.size() > 5) return std::nullopt;
+    int n = 0;
+    for (char c : text) {
+      if (c < '0' || c > '9') return std::nullopt;
+      n = n * 10 + (c - '0');
+    }
+    if (n > max) return std::nullopt;
+    return n;
+  };
+  const auto slot = number(slot_text, 16383);
+  const auto port = number(endpoint.substr(colon + 1), 65535);
+  if (!slot || !port || *port == 0) return std::nullopt;
+  return Redirection{*slot, std::string(endpoint.substr(0, colon)), *port};
+}
+
 MappedError map_error(const RawError& raw) {
   if (raw.net != net::Cause::none) return map_net(raw);
   switch (raw.hiredis_err) {

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <chrono>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -79,5 +80,17 @@ MappedError map_error(const RawError& raw);
 /// READONLY, MOVED, ...), and for a generic "ERR" reply the INCRBY texts for a
 /// non-integer value and an overflow. ErrorCause::unspecified otherwise.
 ErrorCause reply_cause(std::string_view reply) noexcept;
+
+/// Where a MOVED or ASK reply sends a key: "MOVED 3999 127.0.0.1:6381".
+struct Redirection {
+  int slot = 0;
+  std::string host;  ///< empty when the server does not know its peer's address: use the replying node's host
+  int port = 0;
+};
+
+/// The slot and endpoint of a MOVED or ASK error reply (IPv6 hosts come without
+/// brackets: the last ':' separates the port). nullopt for any other reply or a
+/// malformed one.
+std::optional<Redirection> parse_redirection(std::string_view reply);
 
 }  // namespace cachet::redis

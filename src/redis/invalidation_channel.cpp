@@ -364,25 +364,3 @@ bool RedisInvalidationChannel::write_from_outside(std::string_view key, std::str
 }
 
 }  // namespace cachet::redis
-
-namespace cachet {
-
-std::unique_ptr<InvalidationChannel> redis_invalidation_channel(RedisOptions& l2, const InvalidationOptions& options) {
-  options.validate();
-  if (options.mode == InvalidationMode::none) {
-    throw ConfigError("redis_invalidation_channel: mode none has no channel; build the HybridCache without one");
-  }
-  l2.validate();
-  std::shared_ptr<redis::TrackingSetup> setup;
-  if (options.mode == InvalidationMode::tracking) {
-    setup = std::make_shared<redis::TrackingSetup>();
-    l2.connection_setup = setup;
-  }
-  RedisOptions own = l2;
-  own.connection_setup = nullptr;
-  return std::make_unique<redis::RedisInvalidationChannel>(redis::endpoint_of(own),
-                                                           redis::connection_settings(own, false), own.key_prefix,
-                                                           options, own.pool_wait_timeout, std::move(setup));
-}
-
-}  // namespace cachet

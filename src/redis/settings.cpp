@@ -1,12 +1,24 @@
 #include "redis/settings.hpp"
 
-#include "cachet/errors.hpp"
 #include "core/log.hpp"
 #include "net/tls.hpp"
 
 namespace cachet::redis {
 
 Endpoint endpoint_of(const RedisOptions& options) { return {options.host, options.port, options.unix_socket}; }
+
+namespace {
+
+// Where the cache connects, for messages: the server, or the first node named.
+std::string describe_target(const RedisOptions& o) {
+  if (o.topology == RedisTopology::standalone || o.nodes.empty()) return endpoint_of(o).describe();
+  Endpoint first;
+  first.host = o.nodes.front().host;
+  first.port = o.nodes.front().port;
+  return first.describe();
+}
+
+}  // namespace
 
 ConnectionSettings connection_settings(const RedisOptions& o, bool warn) {
   ConnectionSettings settings;
@@ -17,17 +29,13 @@ ConnectionSettings connection_settings(const RedisOptions& o, bool warn) {
   settings.socket_timeout = o.socket_timeout;
   settings.keepalive = o.keepalive;
   settings.setup = o.connection_setup;
-  if (!o.tls.enabled) return settings;
-  if (!o.unix_socket.empty()) {
-    throw ConfigError("TLS (rediss://, tls.enabled) cannot be used with a unix socket ('" + o.unix_socket +
-                      "'): Redis serves TLS on TCP ports only; set host and port instead");
-  }
+  if (!o.tls.enabled) return settings;  // (TLS over a unix socket is refused by RedisOptions::validate())
   settings.tls = std::make_shared<const net::TlsContext>(o.tls);
   if (warn && o.tls.cert_reqs == TlsOptions::CertReqs::none) {
     detail::log()->warn(
         "redis {}: TLS certificate verification is off (ssl_cert_reqs=none): the connection is encrypted, but "
         "anyone on the network path can pose as the server and read or change cached data",
-        endpoint_of(o).describe());
+        describe_target(o));
   }
   return settings;
 }

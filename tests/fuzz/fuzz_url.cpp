@@ -58,7 +58,8 @@ void same_or_die(const cachet::RedisOptions& a, const cachet::RedisOptions& b, c
                     a.username == b.username && b.password == expected_password &&
                     a.connect_timeout == b.connect_timeout && a.socket_timeout == b.socket_timeout &&
                     a.pool_size == b.pool_size && a.pool_wait_timeout == b.pool_wait_timeout &&
-                    a.key_prefix == b.key_prefix;
+                    a.key_prefix == b.key_prefix && a.tls.enabled == b.tls.enabled &&
+                    a.tls.to_string() == b.tls.to_string();
   if (!same) fail("from_url(redacted_url()) differs", url, a.to_string() + " vs " + b.to_string());
 }
 

@@ -71,11 +71,22 @@ scrape_configs:
     static_configs:
       - targets: ['$target']
 YAML
-prometheus --config.file="$tmp/prometheus.yml" --storage.tsdb.path="$tmp/tsdb" \
-  --web.listen-address="127.0.0.1:$prom_port" >"$tmp/prometheus.log" 2>&1 &
-pids+=($!)
-api="http://127.0.0.1:$prom_port"
-wait_for 30 curl -sf "$api/-/ready" -o /dev/null || fail "Prometheus did not become ready"
+# The port was free when chosen, but another test may take it before Prometheus
+# binds it: then Prometheus exits at once, and it is started on another port.
+started=""
+for attempt in 1 2 3 4 5; do
+  prometheus --config.file="$tmp/prometheus.yml" --storage.tsdb.path="$tmp/tsdb" \
+    --web.listen-address="127.0.0.1:$prom_port" >"$tmp/prometheus.log" 2>&1 &
+  prom_pid=$!
+  pids+=("$prom_pid")
+  api="http://127.0.0.1:$prom_port"
+  ready() { curl -sf "$api/-/ready" -o /dev/null || ! kill -0 "$prom_pid" 2>/dev/null; }
+  wait_for 30 ready || fail "Prometheus did not become ready"
+  if kill -0 "$prom_pid" 2>/dev/null; then started=yes; break; fi
+  echo "prometheus_scrape: Prometheus could not bind 127.0.0.1:$prom_port (attempt $attempt); another port" >&2
+  prom_port=$(free_port)
+done
+[ -n "$started" ] || fail "Prometheus did not start on any of 5 ports"
 
 # query <PromQL>: the API's JSON answer.
 query() { curl -sf --get "$api/api/v1/query" --data-urlencode "query=$1"; }

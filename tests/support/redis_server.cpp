@@ -138,14 +138,16 @@ std::unique_ptr<redisContext, RedisServer::ContextDeleter> RedisServer::connect(
 bool RedisServer::try_start_once() {
   const std::string bin = find_redis_server();
   if (bin.empty()) throw std::runtime_error("redis-server not found");
-  std::vector<std::string> args = {bin,
-                                   "--port", std::to_string(options_.tls ? 0 : port_),
+  std::vector<std::string> args = {bin};
+  if (!options_.config_file.empty()) args.push_back(options_.config_file);
+  if (options_.sentinel) args.push_back("--sentinel");
+  args.insert(args.end(), {"--port", std::to_string(options_.tls ? 0 : port_),
                                    "--bind", "127.0.0.1",
                                    "--save", "",
                                    "--appendonly", "no",
                                    "--daemonize", "no",
                                    "--dir", dir_,
-                                   "--logfile", dir_ + "/redis.log"};
+                                   "--logfile", dir_ + "/redis.log"});
   if (!socket_path_.empty()) {
     args.insert(args.end(), {"--unixsocket", socket_path_, "--unixsocketperm", "700"});
   }

@@ -65,6 +65,11 @@ class RedisServer {
     /// start() also returns when the server answers PING with LOADING (it is
     /// still loading its dataset), instead of waiting until it has loaded.
     bool ready_while_loading = false;
+    /// A configuration file passed before every other argument (a sentinel
+    /// needs one it can rewrite). Default none.
+    std::string config_file;
+    /// Run as a sentinel (--sentinel; needs config_file).
+    bool sentinel = false;
     /// Serve TLS only (port() is then the TLS port). The harness then talks to
     /// the server over a unix socket (always added), in plaintext.
     std::optional<TlsFiles> tls;

@@ -76,6 +76,8 @@ struct CertDir {
     leaf("expired", "localhost", local, "ca", "serverAuth", -1);  // notAfter a day before notBefore
     leaf("wrong_host", "wrong.example", "DNS:wrong.example", "ca", "serverAuth", 2);
     leaf("client", "cachet test client", "DNS:client.example", "ca", "clientAuth", 2);
+    // Cluster nodes over TLS present their certificate on the bus as clients too.
+    leaf("node", "localhost", local, "ca", "serverAuth,clientAuth", 2);
     leaf("foreign_client", "cachet foreign client", "DNS:client.example", "other_ca", "clientAuth", 2);
     c.client_key_password = random_password();
     run("openssl pkey -in " + d + "/client.key -aes256 -passout pass:" + c.client_key_password + " -out " + d +
@@ -90,6 +92,8 @@ struct CertDir {
     c.expired_key = d + "/expired.key";
     c.wrong_host_cert = d + "/wrong_host.crt";
     c.wrong_host_key = d + "/wrong_host.key";
+    c.node_cert = d + "/node.crt";
+    c.node_key = d + "/node.key";
     c.client_cert = d + "/client.crt";
     c.client_key = d + "/client.key";
     c.client_key_encrypted = d + "/client_encrypted.key";

@@ -24,6 +24,7 @@ struct TlsCerts {
   std::string server_cert, server_key;      ///< for localhost, 127.0.0.1 and ::1
   std::string expired_cert, expired_key;    ///< like server_cert, but expired yesterday
   std::string wrong_host_cert, wrong_host_key;  ///< for wrong.example only
+  std::string node_cert, node_key;          ///< as server_cert, for client use too (a TLS cluster's bus)
   std::string client_cert, client_key;      ///< a client certificate issued by the CA
   std::string client_key_encrypted;         ///< client_key, encrypted with client_key_password
   std::string client_key_password;          ///< random, made at test time
