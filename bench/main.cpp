@@ -34,7 +34,7 @@ const char* const kUsage =
     "  --redis-host H      host of --redis-port's server (default 127.0.0.1)\n"
     "  --cluster-url URL   a redis+cluster:// cluster this run may write to (default: start a\n"
     "                      private one of 3 masters, stopped after the Cluster suite)\n"
-    "  --only LIST         suites to run: memory,redis,cluster,missratio,rss,loading,metrics,tls (default all)\n"
+    "  --only LIST         suites to run: memory,redis,cluster,missratio,rss,loading,metrics,tls,hybrid (default all)\n"
     "  --stat median|best  statistic compared across rounds (default median)\n"
     "  --csv PATH          write every result as CSV\n"
     "  --selfcheck         check the Zipf sampler against the exact pmf and exit\n";
@@ -115,10 +115,10 @@ int main(int argc, char** argv) {
       std::stringstream in(next());
       for (std::string item; std::getline(in, item, ',');) {
         static const std::set<std::string> kSuites = {"memory",  "redis",   "cluster", "missratio",
-                                                      "rss",     "loading", "metrics", "tls"};
+                                                      "rss",     "loading", "metrics", "tls",     "hybrid"};
         if (kSuites.count(item) == 0) {
           usage_error("--only: unknown suite '" + item +
-                      "' (accepted: memory, redis, cluster, missratio, rss, loading, metrics, tls)");
+                      "' (accepted: memory, redis, cluster, missratio, rss, loading, metrics, tls, hybrid)");
         }
         only.insert(item);
       }
@@ -196,6 +196,18 @@ int main(int argc, char** argv) {
     if (wanted("loading")) loading_suite(o, report);
     if (wanted("metrics")) metrics_suite(o, report);
     if (wanted("tls")) tls_suite(o, report);
+    if (wanted("hybrid")) {
+      if (o.redis_port != 0) {
+        hybrid_suite(o, report);
+      } else if (cachet::test::redis_server_available()) {
+        cachet::test::RedisServer server;
+        Options with_server = o;
+        with_server.redis_port = server.port();
+        hybrid_suite(with_server, report);
+      } else {
+        report.note("Hybrid suite skipped: no redis-server installed and no --redis-port");
+      }
+    }
   } catch (const std::exception& e) {
     std::fprintf(stderr, "cachet_bench: aborted: %s\n", e.what());
     return 1;

@@ -27,6 +27,7 @@ void rss_suite(const Options& o, Report& report);        // P6 (runs children)
 void metrics_suite(const Options& o, Report& report);    // M1, M2: metrics on vs off
 void tls_suite(const Options& o, Report& report);        // T1-T3: RedisCache over TLS vs raw OpenSSL
 void loading_suite(const Options& o, Report& report);    // L1, L2: get_or_set with LoadOptions
+void hybrid_suite(const Options& o, Report& report);     // H1-H4: HybridCache
 /// Child process of rss_suite: prints one line of results; returns the exit code.
 int rss_child(const std::string& mode, bool quick);
 /// The Zipf sampler against the exact pmf; returns 0 when it passes.

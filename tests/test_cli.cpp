@@ -358,3 +358,28 @@ TEST_F(Cli, TlsProbeShowsTheSessionAndTheCertificate) {
   EXPECT_TRUE(contains(untrusted.out, "NOT USABLE")) << show(untrusted);
   EXPECT_TRUE(contains(untrusted.out, "server certificate not trusted")) << show(untrusted);
 }
+
+TEST_F(Cli, HybridProbeShowsTheModeAndAnInvalidationArriving) {
+  REQUIRE_REDIS();
+  cachet::test::RedisServer server;
+  const std::string url = "redis://127.0.0.1:" + std::to_string(server.port()) + "/0";
+  for (const std::string mode : {"bcast", "tracking", "pubsub"}) {
+    const auto r = run_cli({"probe"}, redis_env(url, {{"CACHE_TYPE", "hybrid"}, {"CACHE_L1_INVALIDATION", mode}}));
+    EXPECT_EQ(r.exit_code, 0) << show(r);
+    EXPECT_TRUE(contains(r.out, "backend:    hybrid")) << show(r);
+    EXPECT_TRUE(contains(r.out, "coherence:  " + mode + " (requested)")) << show(r);
+    EXPECT_TRUE(contains(r.out, "invalidation: ok (mode " + mode + ")")) << show(r);
+  }
+  // Mode none has no channel to check: said so, and usable.
+  const auto none = run_cli({"probe"}, redis_env(url, {{"CACHE_TYPE", "hybrid"}, {"CACHE_L1_INVALIDATION", "none"}}));
+  EXPECT_EQ(none.exit_code, 0) << show(none);
+  EXPECT_TRUE(contains(none.out, "(mode none)")) << show(none);
+  EXPECT_EQ(server.dbsize(), 0);  // the test keys are gone
+}
+
+TEST_F(Cli, HybridProbeAgainstAClosedPortFallsBack) {
+  const std::string url = "redis://127.0.0.1:" + std::to_string(cachet::test::free_loopback_port()) + "/0";
+  const auto r = run_cli({"probe"}, redis_env(url, {{"CACHE_TYPE", "hybrid"}}));
+  EXPECT_EQ(r.exit_code, 1) << show(r);
+  EXPECT_TRUE(contains(r.out, "FELL BACK")) << show(r);
+}

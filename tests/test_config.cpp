@@ -165,6 +165,7 @@ TEST(CacheConfig, CacheTypeSpellingsAreCaseInsensitive) {
       {"simple", CacheType::simple}, {"SIMPLE", CacheType::simple},     {"SimpleCache", CacheType::simple},
       {"redis", CacheType::redis},   {"RedisCache", CacheType::redis},  {"rEdIs", CacheType::redis},
       {"null", CacheType::null},     {"NullCache", CacheType::null},    {"NULL", CacheType::null},
+      {"hybrid", CacheType::hybrid}, {"HybridCache", CacheType::hybrid}, {"HYBRID", CacheType::hybrid},
   };
   for (const auto& [text, type] : cases) {
     EXPECT_EQ(CacheConfig::from_map({{"CACHE_TYPE", text}}).type, type) << text;
@@ -173,8 +174,33 @@ TEST(CacheConfig, CacheTypeSpellingsAreCaseInsensitive) {
     expect_rejected("CACHE_TYPE", bad);
   }
   const std::string msg = config_error({{"CACHE_TYPE", "memcached"}});
-  EXPECT_TRUE(contains(msg, "simple, redis or null")) << msg;
+  EXPECT_TRUE(contains(msg, "simple, redis, null or hybrid")) << msg;
   expect_rejected("CACHE_TYPE", "");
+}
+
+TEST(CacheConfig, HybridKeys) {
+  const auto c = CacheConfig::from_map({{"CACHE_TYPE", "hybrid"},
+                                        {"REDIS_URL", "redis://127.0.0.1:6390/0"},
+                                        {"CACHE_L1_MAX_ITEMS", "500"},
+                                        {"CACHE_L1_MAX_BYTES", "1MiB"},
+                                        {"CACHE_L1_MAX_TTL", "5s"},
+                                        {"CACHE_L1_INVALIDATION", "Tracking"},
+                                        {"CACHE_L1_HEARTBEAT", "250ms"}});
+  EXPECT_EQ(c.l1_max_items, 500u);
+  EXPECT_EQ(c.l1_max_bytes, std::size_t{1} << 20);
+  EXPECT_EQ(c.l1_max_ttl, 5s);
+  EXPECT_EQ(c.l1_invalidation, cachet::InvalidationMode::tracking);
+  EXPECT_EQ(c.l1_heartbeat, 250ms);
+  EXPECT_TRUE(contains(c.to_string(), "REDIS_URL=redis://127.0.0.1:6390/0"));  // read for hybrid too
+  const CacheConfig d;
+  EXPECT_EQ(d.l1_max_items, 10'000u);
+  EXPECT_EQ(d.l1_max_ttl, 60s);
+  EXPECT_EQ(d.l1_invalidation, cachet::InvalidationMode::bcast);
+  EXPECT_EQ(d.l1_heartbeat, 1s);
+  expect_rejected("CACHE_L1_INVALIDATION", "keyspace");
+  expect_rejected("CACHE_L1_HEARTBEAT", "5ms");
+  expect_rejected("CACHE_L1_MAX_TTL", "0");
+  expect_rejected("CACHE_L1_MAX_ITEMS", "0");
 }
 
 TEST(CacheConfig, DefaultTimeoutSecondsOrUnits) {

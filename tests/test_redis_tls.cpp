@@ -368,6 +368,23 @@ TEST_F(RedisTls, RuntimeFallbackAcrossAKilledTlsServerReplaysTheInvalidation) {
   EXPECT_GE(cache.breaker().replays, 1u);
 }
 
+// ---- HybridCache over TLS -------------------------------------------------------
+
+TEST_F(RedisTls, HybridCacheInvalidationChannelOverTls) {
+  const RedisServer& server = cachet::test::tls_server(TlsServerKind::basic);
+  for (auto mode : {cachet::InvalidationMode::bcast, cachet::InvalidationMode::tracking}) {
+    auto o = tls_options(server);
+    cachet::InvalidationOptions io;
+    io.mode = mode;
+    auto channel = cachet::redis_invalidation_channel(o, io);
+    cachet::HybridCache cache(std::make_shared<cachet::SimpleCache>(), std::make_unique<RedisCache>(o),
+                              std::move(channel));
+    EXPECT_EQ(cache.mode(), mode) << cache.hybrid_stats().mode_reason;
+    const auto check = cache.check_coherence(3s);
+    EXPECT_TRUE(check.ok) << cachet::to_string(mode) << ": " << check.detail;
+  }
+}
+
 // ---- secrets ---------------------------------------------------------------------
 
 TEST_F(RedisTls, SecretsNeverInLogsOrExceptions) {

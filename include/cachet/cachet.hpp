@@ -13,6 +13,8 @@
 #include "cachet/errors.hpp"
 #include "cachet/factory.hpp"
 #include "cachet/fallback_cache.hpp"
+#include "cachet/hybrid_cache.hpp"
+#include "cachet/invalidation.hpp"
 #include "cachet/logging.hpp"
 #include "cachet/metrics.hpp"
 #include "cachet/null_cache.hpp"

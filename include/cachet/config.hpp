@@ -30,13 +30,14 @@
 #include <vector>
 
 #include "cachet/export.hpp"
+#include "cachet/invalidation.hpp"
 #include "cachet/redis_cache.hpp"
 #include "cachet/simple_cache.hpp"
 
 namespace cachet {
 
 /// Which backend the configuration asks for.
-enum class CacheType { simple, redis, null };
+enum class CacheType { simple, redis, null, hybrid };
 
 /// What the factory does when Redis is asked for but cannot be reached.
 enum class FallbackMode {
@@ -45,7 +46,7 @@ enum class FallbackMode {
   runtime,  ///< wrap Redis in FallbackCache: memory while Redis is down, at start-up or later
 };
 
-/// "simple", "redis", "null".
+/// "simple", "redis", "null", "hybrid".
 CACHET_EXPORT const char* to_string(CacheType type) noexcept;
 /// "startup", "none", "runtime".
 CACHET_EXPORT const char* to_string(FallbackMode mode) noexcept;
@@ -143,6 +144,16 @@ struct CACHET_EXPORT CacheConfig {
   bool distributed_lock = false;
   /// CACHE_LOADER_THREADS: threads a cache runs background loads on. Default 2; 1..64.
   std::size_t loader_threads = 2;
+  /// CACHE_L1_MAX_ITEMS: entries in a hybrid cache's L1. Default 10,000; 1..1,000,000,000.
+  std::size_t l1_max_items = 10'000;
+  /// CACHE_L1_MAX_BYTES: key + value bytes in a hybrid cache's L1. Default 64 MiB; >= 1.
+  std::size_t l1_max_bytes = std::size_t{64} << 20;
+  /// CACHE_L1_MAX_TTL: longest life of an L1 entry (HybridOptions::l1_max_ttl). Default 60 s; 1 ms .. 1 day.
+  std::chrono::milliseconds l1_max_ttl{60'000};
+  /// CACHE_L1_INVALIDATION: how the L1 is kept coherent. Default bcast.
+  InvalidationMode l1_invalidation = InvalidationMode::bcast;
+  /// CACHE_L1_HEARTBEAT: the invalidation channel's heartbeat. Default 1 s; 10 ms .. 1 min.
+  std::chrono::milliseconds l1_heartbeat{1000};
   /// APP_ENV / CACHE_ENV, lower-cased; empty when unset.
   std::string environment;
 
@@ -156,8 +167,11 @@ struct CACHET_EXPORT CacheConfig {
   /// True when APP_ENV / CACHE_ENV is "production".
   bool production() const noexcept { return environment == "production"; }
 
+  /// True for the types backed by Redis (redis, hybrid): REDIS_URL applies.
+  bool uses_redis() const noexcept { return type == CacheType::redis || type == CacheType::hybrid; }
+
   /// Throws ConfigError when a field is out of range or the configuration is
-  /// inconsistent: the production rule (CACHE_TYPE=redis in production requires
+  /// inconsistent: the production rule (CACHE_TYPE=redis or hybrid in production requires
   /// an explicit REDIS_URL), and for CACHE_TYPE=redis a REDIS_URL that does not
   /// parse or disagrees with CACHE_KEY_PREFIX. REDIS_URL is not looked at for
   /// other types (it is often shared with other components).

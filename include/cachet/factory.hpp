@@ -14,6 +14,11 @@
 //   startup — build a SimpleCache from the same config and log one warning
 //             with the reason; the process stays on memory until restarted;
 //   none    — throw BackendError with the reason.
+// CACHE_TYPE=hybrid probes the same way and builds a HybridCache: a SimpleCache
+// L1 (CACHE_L1_*) over Redis, with the invalidation channel of
+// CACHE_L1_INVALIDATION. runtime: the L2 is a FallbackCache whose secondary
+// is the L1 itself (one memory budget); startup / none as for redis.
+// report().coherence names the mode in force and why.
 // report() says what was asked for, what was built and why; over TLS also
 // what the probe negotiated, warning when the server certificate expires
 // within 14 days. The probe is
@@ -40,7 +45,7 @@ namespace cachet {
 
 /// What CacheFactory::create() did, for logs, health pages and `cachet probe`.
 struct FactoryReport {
-  std::string requested;         ///< the type asked for: "simple", "redis", "null"
+  std::string requested;         ///< the type asked for: "simple", "redis", "null", "hybrid"
   std::string backend;           ///< what was built, as Cache::backend() names it; empty when create() threw
   bool fell_back = false;        ///< true when the requested backend was not usable at creation
                                  ///< (runtime mode: the FallbackCache starts on memory)
@@ -50,6 +55,9 @@ struct FactoryReport {
   std::chrono::milliseconds probe_time{0};
   FallbackMode fallback = FallbackMode::runtime;  ///< the mode that was applied
   std::string target;            ///< for redis: the URL probed, password as "***"; empty otherwise
+  /// For hybrid: the L1 coherence mode in force and why ("bcast (requested)",
+  /// "pubsub: CLIENT TRACKING refused (...), fell back ..."); empty otherwise.
+  std::string coherence;
   /// For a TLS target (rediss://) whose probe connected: the TLS version,
   /// cipher and server certificate (subject, issuer, expiry). nullopt otherwise.
   std::optional<TlsSessionInfo> tls;

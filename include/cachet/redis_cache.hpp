@@ -49,6 +49,12 @@
 
 namespace cachet {
 
+namespace redis {
+class ConnectionSetup;  // internal: per-connection commands (see redis_invalidation_channel)
+}
+class InvalidationChannel;
+struct InvalidationOptions;
+
 /// How the Redis deployment is laid out.
 enum class RedisTopology {
   standalone,  ///< one server: host and port, or unix_socket
@@ -141,6 +147,10 @@ struct CACHET_EXPORT RedisOptions {
   /// With an empty key_prefix, clear() refuses (returns false) unless this is
   /// set, in which case it runs FLUSHDB. Default false.
   bool allow_flushdb = false;
+  /// Internal hook, set by redis_invalidation_channel() for the L2 of a
+  /// HybridCache: commands each new connection runs after AUTH/SELECT.
+  /// Leave it empty. Not part of to_string() or the URL.
+  std::shared_ptr<redis::ConnectionSetup> connection_setup;
 
   /// Parses a URL:
   ///   redis://[[username]:password@]host[:port][/db][?query]
@@ -222,5 +232,16 @@ class CACHET_EXPORT RedisCache final : public Cache {
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
+
+/// The invalidation channel of a HybridCache whose L2 is a RedisCache built
+/// from `l2` (afterwards: this function may set l2.connection_setup, so build
+/// the RedisCache from `l2` after calling it). It uses its own connections
+/// (same endpoint, credentials, TLS and timeouts as `l2`): a subscriber on
+/// `__redis__:invalidate` (pubsub mode: on "<key_prefix>__cachet_invalidate"),
+/// and a control connection (bcast: the CLIENT TRACKING registration;
+/// pubsub: PUBLISH). Does not connect: HybridCache starts it. ConfigError for
+/// invalid options. See docs/hybrid.md.
+CACHET_EXPORT std::unique_ptr<InvalidationChannel> redis_invalidation_channel(RedisOptions& l2,
+                                                                            const InvalidationOptions& options);
 
 }  // namespace cachet

@@ -3,6 +3,9 @@
 //   cachet probe     print the effective configuration (secrets redacted), build
 //                    the cache exactly as a service would (probing Redis), and
 //                    say which backend was picked, why, and how long it took.
+//                    For CACHE_TYPE=hybrid it also shows the L1 coherence mode
+//                    and checks it end to end (an outside write must arrive as
+//                    an invalidation), with the time it took.
 //                    Exit 0: the requested backend is usable; 1: it is not (fell
 //                    back, or CACHE_FALLBACK=none and Redis is down); 2: the
 //                    configuration is invalid (or bad usage).
@@ -39,7 +42,8 @@ void print_help(std::ostream& out) {
          "Commands:\n"
          "  probe       print the effective configuration (passwords redacted), build the\n"
          "              configured cache (for Redis: connect, SET/GET/DEL a test key under\n"
-         "              the prefix) and report the backend picked, why, and the probe time\n"
+         "              the prefix) and report the backend picked, why, and the probe time;\n"
+         "              for CACHE_TYPE=hybrid also the coherence mode, checked end to end\n"
          "  config      print the effective configuration only; does not connect\n"
          "  --help      this text\n"
          "  --version   the library version\n"
@@ -94,7 +98,7 @@ void print_report(const cachet::FactoryReport& r) {
   if (!r.target.empty()) std::cout << "  target:     " << r.target << '\n';
   std::cout << "  reason:     " << (r.reason.empty() ? std::string("-") : r.reason) << '\n'
             << "  probe time: " << r.probe_time.count() << " ms"
-            << (r.requested == "redis" ? "" : " (no probe for this type)") << '\n';
+            << (r.requested == "redis" || r.requested == "hybrid" ? "" : " (no probe for this type)") << '\n';
   if (r.tls) {
     std::cout << "  TLS:        " << r.tls->version << ", cipher " << r.tls->cipher << '\n'
               << "  server certificate:\n"
@@ -103,6 +107,20 @@ void print_report(const cachet::FactoryReport& r) {
               << "    expires:  " << utc(r.tls->peer_not_after) << '\n';
   }
   for (const auto& w : r.warnings) std::cout << "  WARNING:    " << w << '\n';
+  if (!r.coherence.empty()) std::cout << "  coherence:  " << r.coherence << '\n';
+}
+
+// CACHE_TYPE=hybrid: register, write the test key from a second connection,
+// wait for its invalidation. False when it did not arrive.
+bool check_hybrid(cachet::Cache& cache) {
+  auto* hybrid = dynamic_cast<cachet::HybridCache*>(&cache);
+  if (hybrid == nullptr) return true;
+  const auto check = hybrid->check_coherence(std::chrono::seconds(2));
+  std::cout << "  invalidation: " << (check.ok ? "ok" : "FAILED") << " (mode " << cachet::to_string(check.mode)
+            << "): " << check.detail;
+  if (check.ok) std::cout << ", in " << check.latency.count() << " us";
+  std::cout << '\n';
+  return check.ok || check.mode == cachet::InvalidationMode::none;
 }
 
 int run_config() {
@@ -132,6 +150,7 @@ int run_probe() {
     auto cache = factory->create();
     const auto& r = factory->report();
     print_report(r);
+    const bool coherent = r.fell_back || check_hybrid(*cache);
     if (r.fell_back && r.fallback == cachet::FallbackMode::runtime) {
       std::cout << "\nFELL BACK: " << r.requested << " was requested but is not usable; a service would start on "
                    "the in-memory cache (not shared between processes) and move to Redis by itself once it "
@@ -141,6 +160,11 @@ int run_probe() {
     if (r.fell_back) {
       std::cout << "\nFELL BACK: " << r.requested << " was requested but is not usable; a service would run on the "
                 << r.backend << " cache (not shared between processes) until it is restarted.\n";
+      return kNotUsable;
+    }
+    if (!coherent) {
+      std::cout << "\nNOT COHERENT: the hybrid cache's invalidation did not arrive; its L1 is bypassed until it "
+                   "does (reads go to Redis).\n";
       return kNotUsable;
     }
     if (r.backend == "fallback") {

@@ -24,6 +24,7 @@ const char* to_string(CacheType type) noexcept {
     case CacheType::simple: return "simple";
     case CacheType::redis: return "redis";
     case CacheType::null: return "null";
+    case CacheType::hybrid: return "hybrid";
   }
   return "unknown";
 }
@@ -139,9 +140,10 @@ CacheConfig CacheConfig::from_map(const std::map<std::string, std::string>& valu
 void CacheConfig::validate() const {
   for (const auto& key : detail::config_key_table()) detail::check_key(key, *this);
 
-  if (type == CacheType::redis) {
+  if (uses_redis()) {
     if (production() && !redis_url_set && redis_cluster.empty() && redis_sentinels.empty()) {
-      throw ConfigError("REDIS_URL must be set when CACHE_TYPE=redis in production");
+      throw ConfigError(std::string("REDIS_URL must be set when CACHE_TYPE=") + cachet::to_string(type) +
+                        " in production");
     }
     (void)redis_options();  // parses and validates the URL and the overrides
   }
@@ -218,7 +220,7 @@ LoadOptions CacheConfig::load_options() const {
 std::string CacheConfig::to_string() const {
   // For Redis, show what will actually be used where the URL decides.
   std::optional<RedisOptions> effective;
-  if (type == CacheType::redis) {
+  if (uses_redis()) {
     try {
       effective = redis_options();
     } catch (const ConfigError&) {

@@ -173,14 +173,14 @@ KeyValue redis_url() {
       "unix:///path/to/redis.sock[?db=N], redis[s]+cluster://host1:port1,host2:port2,...[?query] or "
       "redis[s]+sentinel://host1:port1,.../<master>[/db][?query] (see docs/redis.md)";
   v.default_text = CacheConfig{}.redis_url;
-  v.applies = [](const CacheConfig& c) { return c.type == CacheType::redis; };
+  v.applies = [](const CacheConfig& c) { return c.uses_redis(); };
   v.read = [](CacheConfig& c, const std::string& text) {
     c.redis_url = text;
     c.redis_url_set = true;
     return true;
   };
   v.show = [](const CacheConfig& c, const RedisOptions*) {
-    if (c.type != CacheType::redis) return std::string("(not used)");
+    if (!c.uses_redis()) return std::string("(not used)");
     return detail::redact_url(c.redis_url) + (c.redis_url_set ? "" : " (default)");
   };
   return v;
@@ -263,12 +263,16 @@ KeyValue environment(bool first) {
 // and RedisSentinelCache are Redis with a topology (redis_topology).
 KeyValue cache_type() {
   KeyValue v = choice(&CacheConfig::type,
-                      {{"simple", CacheType::simple}, {"redis", CacheType::redis}, {"null", CacheType::null}},
+                      {{"simple", CacheType::simple},
+                       {"redis", CacheType::redis},
+                       {"null", CacheType::null},
+                       {"hybrid", CacheType::hybrid}},
                       {{"SimpleCache", CacheType::simple},
                        {"RedisCache", CacheType::redis},
                        {"RedisClusterCache", CacheType::redis},
                        {"RedisSentinelCache", CacheType::redis},
-                       {"NullCache", CacheType::null}});
+                       {"NullCache", CacheType::null},
+                       {"HybridCache", CacheType::hybrid}});
   v.read = [read = v.read](CacheConfig& c, const std::string& text) {
     if (!read(c, text)) return false;
     const std::string name = parse::lower(text);
@@ -355,8 +359,9 @@ namespace detail {
 const std::vector<ConfigKey>& config_key_table() {
   using std::chrono::hours;
   static const std::vector<ConfigKey> table = {
-      {"CACHE_TYPE", "the backend: in-memory SimpleCache, Redis, or no caching", cache_type()},
-      {"REDIS_URL", "where Redis is and how to log in; read only when CACHE_TYPE=redis", redis_url(), kSecret},
+      {"CACHE_TYPE", "the backend: in-memory SimpleCache, Redis, in-process L1 over Redis (hybrid), or no caching", cache_type()},
+      {"REDIS_URL", "where Redis is and how to log in; read only when CACHE_TYPE=redis or hybrid", redis_url(),
+       kSecret},
       {"CACHE_REDIS_CLUSTER", "Flask-Caching: cluster seed nodes for CACHE_TYPE=RedisClusterCache",
        redis_text(&CacheConfig::redis_cluster, "host1:port1,host2:port2,... (IPv6 in brackets)", false)},
       {"CACHE_REDIS_SENTINELS", "Flask-Caching: the sentinels for CACHE_TYPE=RedisSentinelCache",
@@ -415,6 +420,18 @@ const std::vector<ConfigKey>& config_key_table() {
        flag(&CacheConfig::distributed_lock)},
       {"CACHE_LOADER_THREADS", "threads each cache runs background loads on",
        whole(&CacheConfig::loader_threads, 1, 64)},
+      {"CACHE_L1_MAX_ITEMS", "hybrid: entries kept in the in-process L1",
+       whole(&CacheConfig::l1_max_items, 1, 1'000'000'000)},
+      {"CACHE_L1_MAX_BYTES", "hybrid: memory for the L1's keys and values", size(&CacheConfig::l1_max_bytes, 1, kTiB)},
+      {"CACHE_L1_MAX_TTL", "hybrid: longest life of an L1 entry, whatever else fails",
+       duration(&CacheConfig::l1_max_ttl, {milliseconds(1), milliseconds(1), hours(24)})},
+      {"CACHE_L1_INVALIDATION", "hybrid: how the L1 is kept coherent (docs/hybrid.md)",
+       choice(&CacheConfig::l1_invalidation, {{"bcast", InvalidationMode::bcast},
+                                              {"tracking", InvalidationMode::tracking},
+                                              {"pubsub", InvalidationMode::pubsub},
+                                              {"none", InvalidationMode::none}})},
+      {"CACHE_L1_HEARTBEAT", "hybrid: how often the invalidation channel is checked (the staleness bound)",
+       duration(&CacheConfig::l1_heartbeat, {milliseconds(1), milliseconds(10), std::chrono::minutes(1)})},
       {"APP_ENV", "the deployment environment; production turns on the production rule", environment(true)},
       {"CACHE_ENV", "as APP_ENV, and wins over it when not empty", environment(false)},
   };

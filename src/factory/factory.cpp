@@ -15,6 +15,7 @@
 #include "core/log.hpp"
 #include "core/probe.hpp"
 #include "core/redact.hpp"
+#include "factory/build_hybrid.hpp"
 #include "factory/tls_report.hpp"
 
 namespace cachet {
@@ -117,6 +118,7 @@ std::string FactoryReport::to_string() const {
   s += " probe_time=" + std::to_string(probe_time.count()) + "ms";
   s += std::string(" fallback=") + cachet::to_string(fallback);
   if (!target.empty()) s += " target=" + target;
+  if (!coherence.empty()) s += " coherence=\"" + coherence + "\"";
   if (tls) s += " tls=\"" + detail::describe_tls(*tls) + "\"";
   for (const auto& w : warnings) s += " warning=\"" + w + "\"";
   return s;
@@ -139,12 +141,18 @@ std::unique_ptr<Cache> build(const CacheConfig& config, FactoryReport& report) {
       report.backend = "simple";
       return std::make_unique<SimpleCache>(config.simple_options());
     case CacheType::redis:
+    case CacheType::hybrid:
       break;
   }
 
   report.target = config.redis_url_set || config.redis_topology == RedisTopology::standalone
                       ? detail::redact_url(config.redis_url)
                       : config.redis_options().redacted_url();  // built from the Flask-Caching keys
+  if (config.type == CacheType::hybrid) {
+    const ProbeResult probe = probe_redis(config);
+    report_probe(probe, report);
+    return detail::build_hybrid(config, report, {probe.ok, probe.kind, probe.reason});
+  }
   if (config.fallback == FallbackMode::runtime) return build_runtime_fallback(config, report);
 
   const ProbeResult probe = probe_redis(config);

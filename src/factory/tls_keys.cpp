@@ -13,7 +13,7 @@ namespace cachet::detail {
 
 namespace {
 
-bool for_redis(const CacheConfig& c) { return c.type == CacheType::redis; }
+bool for_redis(const CacheConfig& c) { return c.uses_redis(); }
 
 std::string text_value(const std::string& v) { return v.empty() ? std::string("(unset)") : parse::quote(v); }
 std::string reqs_value(TlsOptions::CertReqs r) { return cachet::to_string(r); }

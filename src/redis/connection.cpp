@@ -48,6 +48,7 @@ std::unique_ptr<Connection> Connection::open(const Endpoint& endpoint, const Con
     return nullptr;
   }
   if (!conn->handshake(settings, wait, failure)) return nullptr;
+  if (settings.setup && !conn->run_setup(*settings.setup, wait, settings.connect_timeout, failure)) return nullptr;
   return conn;
 }
 
@@ -95,6 +96,61 @@ bool Connection::handshake(const ConnectionSettings& settings, const net::Wait& 
   if (!settings.password.empty() && !step("AUTH")) return false;
   if (settings.db != 0 && !step("SELECT " + std::to_string(settings.db))) return false;
   return true;
+}
+
+// CLIENT ID, then the setup's commands, in one write. An error reply to a
+// setup command is reported to the setup (it decides what that means); only
+// a transport failure fails the connection.
+bool Connection::run_setup(ConnectionSetup& setup, const net::Wait& wait, std::chrono::milliseconds timeout,
+                           Failure& failure) {
+  std::uint64_t generation = 0;
+  const auto commands = setup.commands(generation);
+  if (generation == 0) return true;
+  request_.clear();
+  request_.begin(2).arg("CLIENT").arg("ID");
+  for (const auto& command : commands) {
+    request_.begin(command.size());
+    for (const auto& a : command) request_.arg(a);
+  }
+  net::NetError error;
+  const auto data = request_.data();
+  const bool sent = stream_->write_all(data.data(), data.size(), wait, error);
+  request_.clear();
+  if (!sent) {
+    failure = failure_of(Stage::handshake, "CLIENT ID", timeout, std::move(error), 0);
+    return false;
+  }
+  std::string first_error;
+  for (std::size_t i = 0; i <= commands.size(); ++i) {
+    int reader_error = 0;
+    ReplyPtr reply = read_reply(wait, error, reader_error);
+    const std::string name = i == 0 ? std::string("CLIENT ID") : commands[i - 1].front();
+    if (!reply) {
+      failure = failure_of(Stage::handshake, name, timeout, std::move(error), reader_error);
+      return false;
+    }
+    if (i == 0 && reply->type == REDIS_REPLY_INTEGER) client_id_ = reply->integer;
+    if (reply->type == REDIS_REPLY_ERROR && first_error.empty()) {
+      first_error = name + ": " + std::string(reply->str, reply->len);
+    }
+  }
+  setup_generation_ = generation;
+  setup.established(generation, client_id_, first_error);
+  return true;
+}
+
+ReplyPtr Connection::receive_until(const net::Wait& wait, bool& timed_out, Failure& failure) {
+  timed_out = false;
+  net::NetError error;
+  int reader_error = 0;
+  ReplyPtr reply = read_reply(wait, error, reader_error);
+  if (reply) return reply;
+  if (reader_error == 0 && error.cause == net::Cause::timeout) {
+    timed_out = true;  // nothing arrived: not a failure for a subscriber
+    return nullptr;
+  }
+  failure = failure_of(Stage::command, "(reading pushed messages)", socket_timeout_, std::move(error), reader_error);
+  return nullptr;
 }
 
 bool Connection::send(const Request& request, Failure& failure) {

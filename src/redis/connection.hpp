@@ -20,6 +20,7 @@
 #include <string_view>
 
 #include "net/stream.hpp"
+#include "redis/connection_setup.hpp"
 #include "redis/error_map.hpp"
 #include "redis/request.hpp"
 
@@ -41,6 +42,8 @@ struct ConnectionSettings {
   bool keepalive = true;
   /// The cache's TLS context; null = plaintext.
   std::shared_ptr<const net::TlsContext> tls;
+  /// Commands run after AUTH/SELECT (connection_setup.hpp); null = none.
+  std::shared_ptr<ConnectionSetup> setup;
 };
 
 struct ReplyDeleter {
@@ -76,6 +79,13 @@ class Connection {
   /// the command in that message.
   ReplyPtr receive(Failure& failure, std::string_view command);
 
+  /// For a connection that is sent replies it did not ask for (a subscriber):
+  /// the next reply, waiting at most until `wait`'s deadline. Null with
+  /// `timed_out` when nothing (complete) arrived by then: the connection stays
+  /// usable and a partly received reply is kept. Null with `failure` (and the
+  /// connection broken) on an I/O, EOF or protocol error.
+  ReplyPtr receive_until(const net::Wait& wait, bool& timed_out, Failure& failure);
+
   /// Maps an error reply received on this connection (one place: map_error),
   /// and marks the connection broken when a fresh connection is the remedy.
   Failure reply_failure(const redisReply& reply, std::string_view command);
@@ -89,6 +99,10 @@ class Connection {
   void mark_broken() noexcept { broken_ = true; }
 
   const std::string& endpoint_name() const noexcept { return stream_->name(); }
+  /// The ConnectionSetup generation this connection was set up under (0: none).
+  std::uint64_t setup_generation() const noexcept { return setup_generation_; }
+  /// Its CLIENT ID, when a ConnectionSetup asked for it (else 0).
+  long long client_id() const noexcept { return client_id_; }
   /// The TLS version, cipher and server certificate (empty for plaintext).
   net::TlsInfo tls_info() const { return stream_->tls_info(); }
 
@@ -99,6 +113,7 @@ class Connection {
 
   Connection(std::unique_ptr<net::Stream> stream, std::chrono::milliseconds socket_timeout);
   bool handshake(const ConnectionSettings& settings, const net::Wait& wait, Failure& failure);
+  bool run_setup(ConnectionSetup& setup, const net::Wait& wait, std::chrono::milliseconds timeout, Failure& failure);
   /// The next reply, reading as needed. Null with `error` (transport) or
   /// `reader_error` (hiredis' reader: protocol / out of memory) set.
   ReplyPtr read_reply(const net::Wait& wait, net::NetError& error, int& reader_error);
@@ -110,6 +125,8 @@ class Connection {
   std::chrono::milliseconds socket_timeout_;
   Request request_;
   bool broken_ = false;
+  std::uint64_t setup_generation_ = 0;
+  long long client_id_ = 0;
   bool answered_ = false;             // a reply arrived: the peer speaks RESP
   unsigned char first_bytes_[2] = {};  // the first bytes received, to recognise a TLS peer
   std::size_t first_len_ = 0;

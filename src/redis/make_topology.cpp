@@ -1,13 +1,13 @@
-// The Topology RedisOptions asks for, and the settings every connection of it
-// shares: credentials, timeouts and the cache's one TLS context, which reaches
-// the standalone server, every Cluster node (seeds and discovered nodes alike)
-// and, for Sentinel, the master's pools and the sentinels.
+// The Topology RedisOptions asks for. Every connection of it shares one
+// ConnectionSettings (settings.cpp): credentials, timeouts, the per-connection
+// setup and the cache's one TLS context, which reaches the standalone server,
+// every Cluster node (seeds and discovered nodes alike) and, for Sentinel, the
+// master's pools and the sentinels.
 #include "redis/make_topology.hpp"
 
-#include "core/log.hpp"
-#include "net/tls.hpp"
 #include "redis/cluster_topology.hpp"
 #include "redis/sentinel_topology.hpp"
+#include "redis/settings.hpp"
 #include "redis/url.hpp"
 
 namespace cachet::redis {
@@ -25,44 +25,10 @@ std::vector<Endpoint> endpoints(const std::vector<RedisNode>& nodes) {
   return out;
 }
 
-// Where the cache connects, for messages: the server, or the first node named.
-std::string describe_target(const RedisOptions& o) {
-  if (o.topology == RedisTopology::standalone) {
-    Endpoint e;
-    e.host = o.host;
-    e.port = o.port;
-    e.unix_socket = o.unix_socket;
-    return e.describe();
-  }
-  return o.nodes.empty() ? std::string("(no nodes)") : endpoints(o.nodes).front().describe();
-}
-
-// The TLS context every connection of the cache shares (null without TLS).
-// Reads the CA, certificate and key files now: ConfigError names an unusable
-// one. Warns once per cache when certificates are not verified.
-std::shared_ptr<const net::TlsContext> tls_context(const RedisOptions& o) {
-  if (!o.tls.enabled) return nullptr;  // (TLS over a unix socket is refused by RedisOptions::validate())
-  auto context = std::make_shared<const net::TlsContext>(o.tls);
-  if (o.tls.cert_reqs == TlsOptions::CertReqs::none) {
-    detail::log()->warn(
-        "redis {}: TLS certificate verification is off (ssl_cert_reqs=none): the connection is encrypted, but "
-        "anyone on the network path can pose as the server and read or change cached data",
-        describe_target(o));
-  }
-  return context;
-}
-
 }  // namespace
 
 std::unique_ptr<Topology> make_topology(const RedisOptions& options) {
-  ConnectionSettings settings;
-  settings.username = options.username;
-  settings.password = options.password;
-  settings.db = options.db;
-  settings.connect_timeout = options.connect_timeout;
-  settings.socket_timeout = options.socket_timeout;
-  settings.keepalive = options.keepalive;
-  settings.tls = tls_context(options);
+  ConnectionSettings settings = connection_settings(options, /*warn=*/true);
   PoolSettings pools;
   pools.connection = settings;
   pools.size = effective_pool_size(options);

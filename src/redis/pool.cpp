@@ -23,8 +23,8 @@ Pool::Lease Pool::acquire(Failure& failure) {
       std::unique_ptr<Connection> conn = std::move(idle_.back());
       idle_.pop_back();
       lock.unlock();
-      if (conn->alive()) return Lease(this, std::move(conn));
-      conn.reset();  // closed by the server: reconnect in its slot
+      if (conn->alive() && current(*conn)) return Lease(this, std::move(conn));
+      discard(std::move(conn));  // closed by the server, or set up for an older generation: reconnect in its slot
       break;
     }
     if (open_ < max_size_) {
@@ -53,9 +53,20 @@ Pool::Lease Pool::acquire(Failure& failure) {
   return Lease(this, std::move(conn));
 }
 
+bool Pool::current(const Connection& conn) const noexcept {
+  return !settings_.setup || conn.setup_generation() == settings_.setup->generation();
+}
+
+void Pool::discard(std::unique_ptr<Connection> conn) noexcept {
+  if (settings_.setup && conn->setup_generation() != 0) {
+    settings_.setup->closed(conn->setup_generation(), conn->client_id());
+  }
+  conn.reset();
+}
+
 void Pool::give_back(std::unique_ptr<Connection> conn) noexcept {
-  if (conn->broken()) {
-    conn.reset();  // close outside the lock
+  if (conn->broken() || !current(*conn)) {
+    discard(std::move(conn));  // close outside the lock
     std::lock_guard<std::mutex> guard(mu_);
     --open_;
   } else {

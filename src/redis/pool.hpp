@@ -59,6 +59,10 @@ class Pool {
 
  private:
   void give_back(std::unique_ptr<Connection> conn) noexcept;
+  /// False for a connection set up under an older ConnectionSetup generation.
+  bool current(const Connection& conn) const noexcept;
+  /// Closes `conn`, telling the ConnectionSetup (if any).
+  void discard(std::unique_ptr<Connection> conn) noexcept;
 
   const Endpoint endpoint_;
   const ConnectionSettings settings_;
