@@ -8,16 +8,23 @@
 #include <thread>
 
 #include "support/net.hpp"
+#include "support/tls_certs.hpp"
 
 namespace cachet::test {
 
-RedisSentinelSet::RedisSentinelSet() {
+RedisSentinelSet::RedisSentinelSet(std::optional<RedisServer::TlsFiles> tls) : tls_(tls.has_value()) {
   char tmpl[] = "/tmp/cachet-sentinel-XXXXXX";
   if (!::mkdtemp(tmpl)) throw std::runtime_error("RedisSentinelSet: mkdtemp failed");
   dir_ = tmpl;
-  data_.push_back(std::make_unique<RedisServer>());
-  RedisServer::Options replica;
-  replica.args = {"--replicaof", "127.0.0.1", std::to_string(data_[0]->port())};
+  // tls-replication: the replica's link to the master, and (on a sentinel)
+  // its links to the data nodes and the other sentinels, are TLS.
+  const std::vector<std::string> tls_links = {"--tls-replication", "yes"};
+  RedisServer::Options master;
+  master.tls = tls;
+  if (tls) master.args = tls_links;
+  data_.push_back(std::make_unique<RedisServer>(master));
+  RedisServer::Options replica = master;
+  replica.args.insert(replica.args.end(), {"--replicaof", "127.0.0.1", std::to_string(data_[0]->port())});
   data_.push_back(std::make_unique<RedisServer>(replica));
   for (int i = 0; i < 3; ++i) {
     const std::string conf = dir_ + "/sentinel" + std::to_string(i) + ".conf";
@@ -32,6 +39,8 @@ RedisSentinelSet::RedisSentinelSet() {
     so.config_file = conf;
     so.sentinel = true;
     so.password = kPassword;
+    so.tls = tls;
+    if (tls) so.args = tls_links;
     sentinels_.push_back(std::make_unique<RedisServer>(so));
   }
   if (!wait_stable()) throw std::runtime_error("RedisSentinelSet: sentinels not ready within 30 s");
@@ -47,7 +56,7 @@ RedisSentinelSet::~RedisSentinelSet() {
 }
 
 std::string RedisSentinelSet::url() const {
-  std::string url = "redis+sentinel://";
+  std::string url = tls_ ? "rediss+sentinel://" : "redis+sentinel://";
   for (std::size_t i = 0; i < sentinels_.size(); ++i) {
     url += (i ? ",127.0.0.1:" : "127.0.0.1:") + std::to_string(sentinels_[i]->port());
   }
@@ -109,6 +118,18 @@ bool RedisSentinelSet::wait_stable(std::chrono::milliseconds timeout) const {
 
 RedisSentinelSet& shared_sentinels() {
   static std::unique_ptr<RedisSentinelSet> set = std::make_unique<RedisSentinelSet>();
+  return *set;
+}
+
+RedisSentinelSet& shared_tls_sentinels() {
+  const TlsCerts& certs = TlsCerts::shared();  // made first, so removed after the servers stop
+  static std::unique_ptr<RedisSentinelSet> set = [&certs] {
+    RedisServer::TlsFiles files;
+    files.cert_file = certs.node_cert;
+    files.key_file = certs.node_key;
+    files.ca_cert_file = certs.ca_cert;
+    return std::make_unique<RedisSentinelSet>(files);
+  }();
   return *set;
 }
 
