@@ -54,6 +54,22 @@ class Gate {
     }
   }
 
+  /// The usual worker loop: arrive_and_wait(), then `batch(c)` until `stop`,
+  /// with warm_until_counting() before each batch and finish() after. The
+  /// counts of the measured window.
+  template <class Batch>
+  Counts count(const std::atomic<bool>& stop, Batch&& batch) {
+    Counts c;
+    bool warm = true;
+    arrive_and_wait();
+    while (!stop.load(std::memory_order_relaxed)) {
+      warm_until_counting(warm, c);
+      batch(c);
+    }
+    finish(warm, c);
+    return c;
+  }
+
   /// Per worker, after its loop: a worker that never reached a batch boundary
   /// inside the window (it was descheduled, or blocked on one reply, the whole
   /// time) still holds warm-up work; it reports nothing rather than that.
@@ -72,8 +88,8 @@ class Gate {
   std::atomic<bool> counting_{false};
 };
 
-/// A thread's work: set up, gate.arrive_and_wait(), loop until `stop`,
-/// calling gate.warm_until_counting() once per batch, then Gate::finish().
+/// A thread's work: set up, then gate.count() (or by hand: arrive_and_wait(),
+/// loop until `stop` calling warm_until_counting() once per batch, finish()).
 using Worker = std::function<Counts(int thread, Gate& gate, const std::atomic<bool>& stop)>;
 
 struct Measurement {

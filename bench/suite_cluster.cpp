@@ -57,12 +57,8 @@ void cluster_suite(const Options& o, Report& report) {
   auto single = [&](bool is_set, bool use_cache, double seconds) {
     return [&, is_set, use_cache, seconds]() {
       return run_timed(1, seconds, [&](int, Gate& gate, const std::atomic<bool>& stop) {
-        Counts c;
         std::size_t i = 0;
-        bool warm = true;
-        gate.arrive_and_wait();
-        while (!stop.load(std::memory_order_relaxed)) {
-          gate.warm_until_counting(warm, c);
+        return gate.count(stop, [&](Counts& c) {
           const std::size_t id = perm[i];
           if (++i == nkeys) i = 0;
           if (is_set) {
@@ -73,9 +69,7 @@ void cluster_suite(const Options& o, Report& report) {
             c.hits += use_cache ? cache->get(keys[id]).has_value() : owner[id]->get(raw_keys[id]).has_value();
           }
           ++c.units;
-        }
-        Gate::finish(warm, c);
-        return c;
+        });
       });
     };
   };
@@ -105,12 +99,8 @@ void cluster_suite(const Options& o, Report& report) {
     return [&, use_cache, seconds]() {
       return run_timed(1, seconds, [&](int, Gate& gate, const std::atomic<bool>& stop) {
         std::vector<std::optional<std::string>> out;
-        Counts c;
         std::size_t b = 0;
-        bool warm = true;
-        gate.arrive_and_wait();
-        while (!stop.load(std::memory_order_relaxed)) {
-          gate.warm_until_counting(warm, c);
+        return gate.count(stop, [&](Counts& c) {
           std::size_t hits = 0;
           if (use_cache) {
             for (const auto& v : cache->get_many(key_batches[b])) hits += v.has_value();
@@ -121,9 +111,7 @@ void cluster_suite(const Options& o, Report& report) {
           c.hits += hits;
           c.units += batch;
           if (++b == nbatches) b = 0;
-        }
-        Gate::finish(warm, c);
-        return c;
+        });
       });
     };
   };

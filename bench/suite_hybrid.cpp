@@ -53,12 +53,8 @@ template <class Op_>
 std::function<Measurement()> loop(const std::vector<Op>& trace, double seconds, Op_ op) {
   return [&trace, seconds, op]() {
     return run_timed(1, seconds, [&](int, Gate& gate, const std::atomic<bool>& stop) {
-      Counts c;
       std::size_t i = 0;
-      bool warm = true;
-      gate.arrive_and_wait();
-      while (!stop.load(std::memory_order_relaxed)) {
-        gate.warm_until_counting(warm, c);
+      return gate.count(stop, [&](Counts& c) {
         const Op code = trace[i];
         if (++i == trace.size()) i = 0;
         const int r = op(code);  // 1 hit, 0 miss, -1 a set
@@ -67,9 +63,7 @@ std::function<Measurement()> loop(const std::vector<Op>& trace, double seconds, 
           c.hits += static_cast<std::uint64_t>(r);
         }
         ++c.units;
-      }
-      Gate::finish(warm, c);
-      return c;
+      });
     });
   };
 }

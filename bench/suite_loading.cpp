@@ -29,13 +29,9 @@ using namespace std::chrono_literals;
 std::function<Measurement()> hits(Cache& cache, bool use_options, double seconds) {
   return [&cache, use_options, seconds] {
     return run_timed(1, seconds, [&](int, Gate& gate, const std::atomic<bool>& stop) {
-      Counts c;
-      bool warm = true;
       std::uint64_t bytes = 0;
       const LoadOptions off;
-      gate.arrive_and_wait();
-      while (!stop.load(std::memory_order_relaxed)) {
-        gate.warm_until_counting(warm, c);
+      const Counts counts = gate.count(stop, [&](Counts& c) {
         for (int j = 0; j < 64; ++j) {
           if (use_options) {
             bytes += cache.get_or_set("hot", [] { return std::string("never loaded"); }, off).size();
@@ -44,10 +40,9 @@ std::function<Measurement()> hits(Cache& cache, bool use_options, double seconds
           }
         }
         c.units += 64;
-      }
-      Gate::finish(warm, c);
+      });
       g_sink.fetch_add(bytes, std::memory_order_relaxed);
-      return c;
+      return counts;
     });
   };
 }

@@ -22,14 +22,10 @@ namespace {
 template <class CacheT>
 Counts run_trace(CacheT& cache, const std::vector<Op>& trace, const KeySet& keys, std::string_view value,
                  Gate& gate, const std::atomic<bool>& stop) {
-  Counts c;
   std::uint64_t bytes = 0;
   std::size_t i = 0;
   const std::size_t len = trace.size();  // a multiple of 32
-  bool warm = true;
-  gate.arrive_and_wait();
-  while (!stop.load(std::memory_order_relaxed)) {
-    gate.warm_until_counting(warm, c);
+  const Counts counts = gate.count(stop, [&](Counts& c) {
     for (int j = 0; j < 32; ++j, ++i) {
       const Op op = trace[i];
       const auto key = keys[op_key(op)];
@@ -45,10 +41,9 @@ Counts run_trace(CacheT& cache, const std::vector<Op>& trace, const KeySet& keys
     }
     if (i == len) i = 0;
     c.units += 32;
-  }
-  Gate::finish(warm, c);
+  });
   g_sink.fetch_add(bytes, std::memory_order_relaxed);
-  return c;
+  return counts;
 }
 
 std::string fmt_s(double s) {

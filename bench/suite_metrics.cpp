@@ -20,21 +20,15 @@ namespace {
 // One thread getting keys of `trace` from `cache` until `stop`.
 Counts get_loop(Cache& cache, const std::vector<Op>& trace, const KeySet& keys, Gate& gate,
                 const std::atomic<bool>& stop) {
-  Counts c;
   std::size_t i = 0;
-  bool warm = true;
-  gate.arrive_and_wait();
-  while (!stop.load(std::memory_order_relaxed)) {
-    gate.warm_until_counting(warm, c);
+  return gate.count(stop, [&](Counts& c) {
     for (int j = 0; j < 32; ++j) {
       ++c.gets;
       c.hits += cache.get(keys[op_key(trace[i])]).has_value() ? 1 : 0;
       if (++i == trace.size()) i = 0;
     }
     c.units += 32;
-  }
-  Gate::finish(warm, c);
-  return c;
+  });
 }
 
 // Median of on/off over quads, pooled over the pairs (every other pair

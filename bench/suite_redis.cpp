@@ -97,12 +97,8 @@ void redis_suite(const Options& o, Report& report) {
     return [&, is_set, use_cache, seconds]() {
       return run_timed(1, seconds, [&](int, Gate& gate, const std::atomic<bool>& stop) {
         RawRedis* raw = use_cache ? nullptr : &raw_for(0);
-        Counts c;
         std::size_t i = 0;
-        bool warm = true;
-        gate.arrive_and_wait();
-        while (!stop.load(std::memory_order_relaxed)) {
-          gate.warm_until_counting(warm, c);
+        return gate.count(stop, [&](Counts& c) {
           const auto id = op_key(gets[i]);
           if (++i == trace_len) i = 0;
           bool hit = use_cache ? op_cache(keys[id]) : op_raw(*raw, raw_keys[id]);
@@ -111,9 +107,7 @@ void redis_suite(const Options& o, Report& report) {
             c.hits += hit;
           }
           ++c.units;
-        }
-        Gate::finish(warm, c);
-        return c;
+        });
       });
     };
   };
@@ -217,12 +211,8 @@ void redis_suite(const Options& o, Report& report) {
       return run_timed(1, seconds, [&](int, Gate& gate, const std::atomic<bool>& stop) {
         RawRedis* raw = use_cache ? nullptr : &raw_for(0);
         std::vector<std::optional<std::string>> out;
-        Counts c;
         std::size_t b = 0;
-        bool warm = true;
-        gate.arrive_and_wait();
-        while (!stop.load(std::memory_order_relaxed)) {
-          gate.warm_until_counting(warm, c);
+        return gate.count(stop, [&](Counts& c) {
           if (is_set) {
             if (use_cache) cache1->set_many(item_batches[b], Ttl::never());
             else if (set_uses_mset) raw->mset(raw_item_batches[b]);
@@ -239,9 +229,7 @@ void redis_suite(const Options& o, Report& report) {
           }
           c.units += batch;
           if (++b == nbatches) b = 0;
-        }
-        Gate::finish(warm, c);
-        return c;
+        });
       });
     };
   };
@@ -278,12 +266,8 @@ void redis_suite(const Options& o, Report& report) {
         return run_timed(threads, seconds, [&](int t, Gate& gate, const std::atomic<bool>& stop) {
           RawRedis* raw = use_cache ? nullptr : &raw_for(t);
           const auto& trace = traces[static_cast<std::size_t>(t)];
-          Counts c;
           std::size_t i = 0;
-          bool warm = true;
-          gate.arrive_and_wait();
-          while (!stop.load(std::memory_order_relaxed)) {
-            gate.warm_until_counting(warm, c);
+          return gate.count(stop, [&](Counts& c) {
             const Op op = trace[i];
             if (++i == trace_len) i = 0;
             const auto id = op_key(op);
@@ -295,9 +279,7 @@ void redis_suite(const Options& o, Report& report) {
               c.hits += use_cache ? cache->get(keys[id]).has_value() : raw->get(raw_keys[id]).has_value();
             }
             ++c.units;
-          }
-          Gate::finish(warm, c);
-          return c;
+          });
         });
       };
     };
