@@ -4,8 +4,6 @@
 // connection killed, the server paused and restarted, the composition with
 // FallbackCache, and a property test with writers, readers and chaos.
 #include <gtest/gtest.h>
-#include <spawn.h>
-#include <sys/wait.h>
 
 #include <atomic>
 #include <chrono>
@@ -19,9 +17,8 @@
 
 #include "cachet/cachet.hpp"
 #include "support/conformance.hpp"
+#include "support/process.hpp"
 #include "support/redis_server.hpp"
-
-extern char** environ;
 
 using cachet::HybridCache;
 using cachet::InvalidationMode;
@@ -274,20 +271,7 @@ TEST(HybridRestart, ServerRestartLeavesNoStaleRead) {
 namespace {
 
 pid_t spawn_worker(const std::vector<std::string>& args) {
-  std::string exe = CACHET_HYBRID_WORKER_PATH;
-  std::vector<std::string> copy = args;
-  std::vector<char*> argv{exe.data()};
-  for (auto& a : copy) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  pid_t pid = -1;
-  if (posix_spawn(&pid, exe.c_str(), nullptr, nullptr, argv.data(), environ) != 0) return -1;
-  return pid;
-}
-
-int wait_exit(pid_t pid) {
-  int status = 0;
-  if (waitpid(pid, &status, 0) != pid) return -1;
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return cachet::test::spawn_program(CACHET_HYBRID_WORKER_PATH, args);
 }
 
 }  // namespace
@@ -300,7 +284,7 @@ TEST_P(HybridModes, AnotherProcessSeesThisProcessesWrite) {
   ASSERT_GT(watcher, 0);
   ASSERT_TRUE(eventually([&] { return shared_server().command({"GET", prefix + "k.ready"}) == "1"; }, 5s));
   ASSERT_TRUE(a->set("k", "new"));
-  EXPECT_EQ(wait_exit(watcher), 0);
+  EXPECT_EQ(cachet::test::wait_exit(watcher), 0);
 }
 
 TEST_P(HybridModes, ThisProcessSeesAnotherProcessesWrite) {
@@ -308,7 +292,7 @@ TEST_P(HybridModes, ThisProcessSeesAnotherProcessesWrite) {
   auto b = make_hybrid(shared_server(), prefix, GetParam());
   ASSERT_TRUE(b->set("k", "old"));
   EXPECT_EQ(b->get("k"), "old");
-  EXPECT_EQ(wait_exit(spawn_worker({"write", mode, shared_server().url(), prefix, "k", "new"})), 0);
+  EXPECT_EQ(cachet::test::wait_exit(spawn_worker({"write", mode, shared_server().url(), prefix, "k", "new"})), 0);
   EXPECT_TRUE(eventually([&] { return b->get("k") == "new"; }, kWindow));
 }
 

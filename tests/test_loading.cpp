@@ -5,8 +5,6 @@
 // cross-process lock runs lock_worker processes against it.
 #include <gtest/gtest.h>
 #include <signal.h>
-#include <spawn.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -19,9 +17,8 @@
 #include <vector>
 
 #include "cachet/cachet.hpp"
+#include "support/process.hpp"
 #include "support/redis_server.hpp"
-
-extern char** environ;
 
 using namespace std::chrono_literals;
 using cachet::LoadOptions;
@@ -379,21 +376,7 @@ TEST(LoadingFormat, HeaderReadByARawClientFollowingTheDocs) {
 // ---- the distributed lock: several processes ---------------------------------
 
 pid_t spawn_worker(const std::vector<std::string>& args) {
-  std::vector<char*> argv;
-  std::string exe = CACHET_LOCK_WORKER_PATH;
-  argv.push_back(exe.data());
-  std::vector<std::string> copy = args;
-  for (auto& a : copy) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  pid_t pid = -1;
-  if (posix_spawn(&pid, exe.c_str(), nullptr, nullptr, argv.data(), environ) != 0) return -1;
-  return pid;
-}
-
-int wait_exit(pid_t pid) {
-  int status = 0;
-  if (waitpid(pid, &status, 0) != pid) return -1;
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return cachet::test::spawn_program(CACHET_LOCK_WORKER_PATH, args);
 }
 
 TEST(LoadingLock, OneLoaderAcrossProcesses) {
@@ -404,7 +387,7 @@ TEST(LoadingLock, OneLoaderAcrossProcesses) {
     workers.push_back(spawn_worker({"load", shared_server().url(), prefix, "4", "300", "5000"}));
     ASSERT_GT(workers.back(), 0);
   }
-  for (pid_t p : workers) EXPECT_EQ(wait_exit(p), 0);
+  for (pid_t p : workers) EXPECT_EQ(cachet::test::wait_exit(p), 0);
   // Each loader run increments "<prefix>runs" (see lock_worker.cpp).
   EXPECT_EQ(shared_server().command({"GET", prefix + "runs"}), "1");
 }
@@ -417,7 +400,7 @@ TEST(LoadingLock, DeadHolderBlocksOthersAtMostLockTimeout) {
   ASSERT_GT(holder, 0);
   ASSERT_TRUE(eventually([&] { return shared_server().command({"GET", prefix + "runs"}) == "1"; }));
   kill(holder, SIGKILL);
-  wait_exit(holder);
+  cachet::test::wait_exit(holder);
 
   auto o = redis_options();
   o.key_prefix = prefix;
