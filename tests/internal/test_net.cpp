@@ -5,6 +5,8 @@
 // Built from the transport's sources (internal symbols, hidden in the shared
 // library). RESP is written and read by hand here: the transport carries bytes.
 #include <gtest/gtest.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 
 #include <chrono>
 #include <memory>
@@ -196,6 +198,26 @@ TEST_F(NetTest, TlsRoundTripVerifiesByNameAndByAddress) {
     EXPECT_GT(info.peer_not_after, std::chrono::system_clock::now());
     EXPECT_LT(info.peer_not_after, std::chrono::system_clock::now() + std::chrono::hours(72));
   }
+}
+
+TEST_F(NetTest, TlsWaitIsNotMistakenForAnErrorLeftInOpenSslsQueue) {
+  RedisServer& server = test::tls_server(TlsServerKind::basic);
+  const TlsContext tls(certs().trusting_ca());
+  NetError error;
+  auto s = open(tcp("localhost", server.port()), &tls, error);
+  ASSERT_TRUE(s) << error.message();
+  // Other code on this thread failed in OpenSSL and left its error queued:
+  // the stream must not take it for its own.
+  ERR_raise(ERR_LIB_SSL, SSL_R_BAD_PACKET_LENGTH);
+  EXPECT_TRUE(s->idle_and_open());
+  ERR_raise(ERR_LIB_SSL, SSL_R_BAD_PACKET_LENGTH);
+  EXPECT_EQ(ping(*s), "+PONG");
+  // A read with nothing to read yet waits, and times out as a wait.
+  ERR_raise(ERR_LIB_SSL, SSL_R_BAD_PACKET_LENGTH);
+  char byte;
+  EXPECT_EQ(s->read_some(&byte, 1, within(50ms), error), 0u);
+  EXPECT_EQ(error.cause, Cause::timeout) << error.message();
+  ERR_clear_error();
 }
 
 TEST_F(NetTest, TlsMinimumVersionAndLargeTransfers) {
