@@ -316,6 +316,11 @@ class CACHET_EXPORT Cache {
   /// Lets a backend add gauges and backend-specific fields to a snapshot.
   virtual void fill_stats(CacheStats& stats) const;
 
+  /// For a wrapper's hot path: `inner`'s stored value of `key`, as
+  /// get_stored() returns it, without counting the call in `inner`'s
+  /// statistics and metrics (the wrapper's own get() counts it once).
+  static Value get_uncounted(Cache& inner, std::string_view key) { return inner.do_get(key); }
+
   /// Waits for background loads in progress and drops those not started
   /// (their waiters get an error). Every backend calls it first thing in its
   /// destructor: a background load calls the backend's virtual functions,

@@ -287,7 +287,7 @@ void HybridCache::collect_metrics(MetricsWriter& out) const {
 Cache::Value HybridCache::do_get(std::string_view key) {
   auto& im = *impl_;
   if (im.l1_on.load(std::memory_order_acquire)) {
-    if (auto v = im.l1->get_stored(key)) return v;
+    if (auto v = get_uncounted(*im.l1, key)) return v;  // counted once, by this cache's get()
   }
   const auto ticket = im.coherence.ticket(key);
   auto v = im.l2->get_stored(key);
