@@ -216,8 +216,9 @@ Failure Connection::failure_of(Stage stage, std::string_view command, std::chron
     const bool hung_up = error.cause == net::Cause::reset || error.cause == net::Cause::closed;
     if (tls_bytes || (hung_up && stream_->peer_speaks_tls(net::Wait::until(net::Clock::now() + timeout)))) {
       error = net::make_error(net::Cause::tls_peer_speaks_tls,
-                              "TLS server on a plaintext port: the server speaks TLS (use rediss://)", 0,
-                              endpoint_name());
+                              "TLS server on a plaintext port: the server speaks TLS (use a rediss scheme: "
+                              "rediss://, rediss+cluster://, rediss+sentinel://)",
+                              0, endpoint_name());
       reader_error = 0;
     }
   }
