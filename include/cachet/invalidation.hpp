@@ -7,8 +7,8 @@
 // implementation (redis_invalidation_channel() in redis_cache.hpp) uses
 // server-assisted client-side caching: CLIENT TRACKING with REDIRECT to a
 // connection subscribed to `__redis__:invalidate` (RESP2), or, in `pubsub`
-// mode, messages cachet processes publish about their own writes. A channel
-// for a cluster would be one such channel per node behind this interface.
+// mode, messages cachet processes publish about their own writes. For Redis
+// Cluster and Sentinel it is one such channel per master behind this interface.
 //
 // Thread safety: a channel calls its listener from its own thread(s), never
 // after stop() returned; wrote() / cleared() / write_from_outside() may be

@@ -239,8 +239,11 @@ class CACHET_EXPORT RedisCache final : public Cache {
 /// (same endpoint, credentials, TLS and timeouts as `l2`): a subscriber on
 /// `__redis__:invalidate` (pubsub mode: on "<key_prefix>__cachet_invalidate"),
 /// and a control connection (bcast: the CLIENT TRACKING registration;
-/// pubsub: PUBLISH). Does not connect: HybridCache starts it. ConfigError for
-/// invalid options. See docs/hybrid.md.
+/// pubsub: PUBLISH). For Cluster and Sentinel (`l2.topology`), one such pair
+/// on every master, followed across failovers and reshards; ready() only while
+/// every master's is registered; `tracking` is served as `bcast` there (its
+/// mode_reason() says so). Does not connect: HybridCache starts it.
+/// ConfigError for invalid options. See docs/hybrid.md.
 CACHET_EXPORT std::unique_ptr<InvalidationChannel> redis_invalidation_channel(RedisOptions& l2,
                                                                             const InvalidationOptions& options);
 
