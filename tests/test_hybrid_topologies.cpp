@@ -33,8 +33,10 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-// The longest a stale L1 read may last after a write: the heartbeat plus slack.
-constexpr auto kWindow = 1500ms;
+// How long a change may take to reach an L1: the heartbeat (200 ms) plus
+// slack for a loaded or sanitized build (the bound itself is tested in
+// test_hybrid_cache).
+constexpr auto kWindow = 3000ms;
 
 #define REQUIRE_TOOLS()                                                                                  \
   do {                                                                                                   \
@@ -239,7 +241,17 @@ TEST_F(HybridSentinelTest, TheChannelFollowsTheMasterAcrossAFailover) {
 
   auto& sentinel = *set.sentinels().front();
   ASSERT_EQ(sentinel.command({"SENTINEL", "FAILOVER", RedisSentinelSet::kMaster}), "OK");
-  ASSERT_TRUE(eventually([&] { return new_master.command({"ROLE"}).rfind("master", 0) == 0; }, 20s))
+  // (The sentinels disconnect clients of the nodes they reconfigure: a
+  // command may find its connection closed.)
+  ASSERT_TRUE(eventually(
+      [&] {
+        try {
+          return new_master.command({"ROLE"}).rfind("master", 0) == 0;
+        } catch (const std::exception&) {
+          return false;
+        }
+      },
+      20s))
       << "no promotion within 20 s";
   const auto promoted_at = Clock::now();
   ASSERT_TRUE(eventually(

@@ -35,6 +35,7 @@
 // fail-open L2 makes them misses / false; a throwing one throws through).
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -46,6 +47,11 @@
 #include "cachet/invalidation.hpp"
 
 namespace cachet {
+
+class HybridCache;
+namespace detail {
+void attach_outage_store(HybridCache& cache, std::shared_ptr<const std::atomic<bool>> in_use);
+}  // namespace detail
 
 struct HybridOptions {
   /// Longest life of an L1 entry, whatever its TTL in L2. Default 60 s;
@@ -141,11 +147,21 @@ class CACHET_EXPORT HybridCache final : public Cache {
   LockResult do_try_lock(std::string_view lock_key, std::string_view token, Ttl ttl) override;
   void do_unlock(std::string_view lock_key, std::string_view token) override;
 
+  friend void detail::attach_outage_store(HybridCache& cache, std::shared_ptr<const std::atomic<bool>> in_use);
+
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
 
 namespace detail {
+/// For the factory's runtime composition, where the L1 is also the secondary
+/// of the FallbackCache that is the L2: `in_use` is true while that secondary
+/// holds writes of an outage (the journal replays them from it), and the
+/// hybrid then never removes anything from its L1 (an invalidation, a lost
+/// install race) — that would turn a journaled write into a delete. Call once,
+/// before the cache is used.
+CACHET_EXPORT void attach_outage_store(HybridCache& cache, std::shared_ptr<const std::atomic<bool>> in_use);
+
 /// Test hook (tests/internal): called between a get's L2 fetch and its L1
 /// install, with the key. Null (default) in production. Not thread-safe to set
 /// while the cache is used.

@@ -6,6 +6,7 @@
 #include "factory/build_hybrid.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <utility>
 
 #include "cachet/errors.hpp"
@@ -21,7 +22,7 @@ namespace cachet::detail {
 namespace {
 
 std::unique_ptr<Cache> runtime_l2(const CacheConfig& config, RedisOptions redis, std::shared_ptr<Cache> l1,
-                                  bool start_open) {
+                                  std::shared_ptr<std::atomic<bool>> outage_store, bool start_open) {
   if (redis.key_prefix.empty() && !redis.allow_flushdb) {
     throw ConfigError(
         "CACHE_FALLBACK=runtime: CACHE_KEY_PREFIX is empty and flushing the database is not allowed, so an "
@@ -36,7 +37,8 @@ std::unique_ptr<Cache> runtime_l2(const CacheConfig& config, RedisOptions redis,
   options.probe_immediately_when_started_open = false;  // the factory's probe just ran
   redis.on_error = ErrorPolicy::Throw;                  // the breaker must see failures
   return std::make_unique<FallbackCache>(std::make_unique<RedisCache>(std::move(redis)),
-                                         std::make_unique<SharedCache>(std::move(l1)), std::move(options));
+                                         std::make_unique<SharedCache>(std::move(l1), std::move(outage_store)),
+                                         std::move(options));
 }
 
 }  // namespace
@@ -77,10 +79,12 @@ std::unique_ptr<Cache> build_hybrid(const CacheConfig& config, FactoryReport& re
     io.heartbeat = config.l1_heartbeat;
     channel = redis_invalidation_channel(redis, io);  // before the L2 is built from `redis`
   }
+  auto outage_store = std::make_shared<std::atomic<bool>>(false);
   std::unique_ptr<Cache> l2 = config.fallback == FallbackMode::runtime
-                                  ? runtime_l2(config, std::move(redis), l1, !probe.ok)
+                                  ? runtime_l2(config, std::move(redis), l1, outage_store, !probe.ok)
                                   : std::make_unique<RedisCache>(std::move(redis));
   auto cache = std::make_unique<HybridCache>(std::move(l1), std::move(l2), std::move(channel), options);
+  detail::attach_outage_store(*cache, std::move(outage_store));
   report.backend = "hybrid";
   report.coherence = cache->hybrid_stats().mode_reason;
   if (!probe.ok) {

@@ -16,7 +16,6 @@
 
 #include "cachet/errors.hpp"
 #include "cachet/metrics.hpp"
-#include "core/fields.hpp"
 #include "core/log.hpp"
 #include "hybrid/coherence.hpp"
 
@@ -47,6 +46,12 @@ struct HybridCache::Impl final : InvalidationListener {
   const std::unique_ptr<InvalidationChannel> channel;
   const HybridOptions opt;
   detail::Coherence coherence;
+
+  // Set once by detail::attach_outage_store (runtime composition), possibly
+  // while the channel's thread runs: the flag is published through an atomic
+  // pointer; `outage_owner` only keeps it alive.
+  std::shared_ptr<const std::atomic<bool>> outage_owner;
+  std::atomic<const std::atomic<bool>*> outage_flag{nullptr};
 
   // L1 is read and filled only while this is true: the channel is registered
   // (or there is none) and L1 was cleared after the last loss.
@@ -85,6 +90,17 @@ struct HybridCache::Impl final : InvalidationListener {
     channel->start(*this);
   }
 
+  // True while L1 holds an outage's journaled writes: then nothing is taken
+  // out of it or overwritten there (it is the L2's store until recovery,
+  // which clears it).
+  bool outage() const {
+    const std::atomic<bool>* flag = outage_flag.load(std::memory_order_acquire);
+    return flag != nullptr && flag->load();
+  }
+  void drop(std::string_view key) {
+    if (!outage()) l1->remove(key);
+  }
+
   // ---- the listener (the channel's thread) -------------------------------
 
   void invalidate(std::string_view key) override {
@@ -92,13 +108,13 @@ struct HybridCache::Impl final : InvalidationListener {
     coherence.bump(key);
     // While L1 is off it is not read, and it is cleared before it is read
     // again; under a FallbackCache it is the store of an outage: leave it.
-    if (l1_on.load()) l1->remove(key);
+    if (l1_on.load()) drop(key);
   }
 
   void invalidate_all() override {
     flushes.fetch_add(1, std::memory_order_relaxed);
     coherence.bump_all();
-    if (l1_on.load()) {
+    if (l1_on.load() && !outage()) {
       l1->clear();
       clears_flush.fetch_add(1, std::memory_order_relaxed);
     }
@@ -156,14 +172,14 @@ struct HybridCache::Impl final : InvalidationListener {
   // A value read from L2 under `t`.
   void fill(std::string_view key, std::string_view value, const Ticket& t) {
     if (auto hook = g_fill_hook.load()) hook(key);
-    if (!l1_on.load()) return;
+    if (!l1_on.load() || outage()) return;
     if (!coherence.valid(t)) {
       prevented.fetch_add(1, std::memory_order_relaxed);
       return;
     }
     l1->set(key, value, opt.l1_max_ttl);
     if (!coherence.valid(t)) {
-      l1->remove(key);
+      drop(key);
       prevented.fetch_add(1, std::memory_order_relaxed);
     }
   }
@@ -173,7 +189,7 @@ struct HybridCache::Impl final : InvalidationListener {
   // changed the key meanwhile; otherwise drop the key.
   void after_write(std::string_view key, Ticket t, const std::string_view* value, Ttl ttl) {
     const bool untouched = coherence.own_write(t);
-    if (!l1_on.load()) return;  // bypassed; cleared before reuse
+    if (!l1_on.load() || outage()) return;  // bypassed and cleared before reuse; or the L2's outage store
     // tracking mode: the server reports changes only of keys a connection
     // READ, so a written value enters L1 only through a later (tracked) read.
     const bool install = value != nullptr && untouched && !(channel && channel->mode() == InvalidationMode::tracking);
@@ -181,7 +197,7 @@ struct HybridCache::Impl final : InvalidationListener {
       l1->set(key, *value, l1_ttl(ttl));
       if (coherence.valid(t)) return;
     }
-    l1->remove(key);
+    drop(key);
   }
 
   template <class Keys>
@@ -194,25 +210,6 @@ struct HybridCache::Impl final : InvalidationListener {
     if (channel) channel->wrote({key});
   }
 };
-
-void HybridOptions::validate() const {
-  if (l1_max_ttl < milliseconds(1) || l1_max_ttl > std::chrono::hours(24)) {
-    throw ConfigError("HybridOptions.l1_max_ttl=" + std::to_string(l1_max_ttl.count()) +
-                      "ms is invalid; accepted: 1ms to 24h");
-  }
-}
-
-std::string HybridStats::to_string() const {
-  std::string s = std::string("mode=") + cachet::to_string(mode) + " l1_in_use=" + (l1_in_use ? "yes" : "no");
-  for (const auto& [name, value] :
-       {std::pair<const char*, std::uint64_t>{"l1_hits", l1_hits}, {"l2_hits", l2_hits}, {"misses", misses},
-        {"invalidations", invalidations}, {"flushes", flushes}, {"l1_clears_flush", l1_clears_flush},
-        {"l1_clears_channel_loss", l1_clears_channel_loss}, {"l1_clears_recovery", l1_clears_recovery},
-        {"channel_losses", channel_losses}, {"stale_installs_prevented", stale_installs_prevented}}) {
-    detail::append_field(s, name, value);
-  }
-  return s;
-}
 
 HybridCache::HybridCache(std::shared_ptr<Cache> l1, std::unique_ptr<Cache> l2,
                          std::unique_ptr<InvalidationChannel> channel, HybridOptions options)
@@ -492,6 +489,11 @@ CoherenceCheck HybridCache::check_coherence(milliseconds timeout) {
     c.detail = std::string("L2 failed: ") + e.what();
   }
   return c;
+}
+
+void detail::attach_outage_store(HybridCache& cache, std::shared_ptr<const std::atomic<bool>> in_use) {
+  cache.impl_->outage_owner = std::move(in_use);
+  cache.impl_->outage_flag.store(cache.impl_->outage_owner.get(), std::memory_order_release);
 }
 
 }  // namespace cachet
