@@ -17,6 +17,7 @@
 
 #include "cachet/cachet.hpp"
 #include "support/conformance.hpp"
+#include "support/bounded.hpp"
 #include "support/net.hpp"
 #include "support/redis_server.hpp"
 
@@ -85,12 +86,7 @@ struct Harness {
   // Runs `op`, asserting it neither throws nor blocks past kOpBound.
   template <class F>
   auto timed(F&& op) {
-    const auto start = Clock::now();
-    auto result = op();
-    const auto took = Clock::now() - start;
-    EXPECT_LE(took, kOpBound) << "an operation blocked for "
-                              << std::chrono::duration_cast<std::chrono::milliseconds>(took).count() << " ms";
-    return result;
+    return cachet::test::within(std::chrono::duration_cast<std::chrono::milliseconds>(kOpBound), op);
   }
 
   bool wait_state(BreakerState want, std::chrono::milliseconds limit = 10s) {

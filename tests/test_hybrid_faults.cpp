@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "cachet/cachet.hpp"
+#include "support/bounded.hpp"
 #include "support/net.hpp"
 #include "support/redis_server.hpp"
 
@@ -181,12 +182,7 @@ class HybridUnderFaults : public ::testing::TestWithParam<Case> {
 
 template <class F>
 auto timed(F&& op) {
-  const auto start = Clock::now();
-  auto result = op();
-  const auto took = Clock::now() - start;
-  EXPECT_LE(took, kOpBound) << "an operation blocked for "
-                            << std::chrono::duration_cast<std::chrono::milliseconds>(took).count() << " ms";
-  return result;
+  return cachet::test::within(std::chrono::duration_cast<std::chrono::milliseconds>(kOpBound), op);
 }
 
 template <class Pred>
