@@ -30,7 +30,7 @@ std::unique_ptr<InvalidationChannel> redis_invalidation_channel(RedisOptions& l2
     }
     RedisOptions discovery = own;
     discovery.pool_size = 1;
-    return std::make_unique<redis::NodeChannels>(redis::make_topology(discovery),
+    return std::make_unique<redis::NodeChannels>(redis::make_topology(discovery, /*warn_unverified=*/false),
                                                  redis::connection_settings(own, false), own.key_prefix, per_node,
                                                  own.pool_wait_timeout, std::move(note));
   }

@@ -27,8 +27,8 @@ std::vector<Endpoint> endpoints(const std::vector<RedisNode>& nodes) {
 
 }  // namespace
 
-std::unique_ptr<Topology> make_topology(const RedisOptions& options) {
-  ConnectionSettings settings = connection_settings(options, /*warn=*/true);
+std::unique_ptr<Topology> make_topology(const RedisOptions& options, bool warn_unverified) {
+  ConnectionSettings settings = connection_settings(options, warn_unverified);
   PoolSettings pools;
   pools.connection = settings;
   pools.size = effective_pool_size(options);

@@ -10,7 +10,9 @@ namespace cachet::redis {
 
 /// A StandaloneTopology, ClusterTopology or SentinelTopology for `options`
 /// (validated), its pools sharing one TLS context when options.tls is enabled
-/// (the files are read now: ConfigError). Connects to nothing.
-std::unique_ptr<Topology> make_topology(const RedisOptions& options);
+/// (the files are read now: ConfigError). Connects to nothing. With
+/// `warn_unverified`, warns once when TLS certificates are not verified (a
+/// second topology of the same cache passes false: one warning per cache).
+std::unique_ptr<Topology> make_topology(const RedisOptions& options, bool warn_unverified = true);
 
 }  // namespace cachet::redis
