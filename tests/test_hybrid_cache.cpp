@@ -221,6 +221,52 @@ TEST(HybridPubsub, RefusedTrackingFallsBackToPubsub) {
   EXPECT_EQ(c.get("k"), "v");
 }
 
+// tracking worked, then the server refuses it (an ACL changed) and every
+// connection is dropped: the channel falls back to pubsub, and data
+// connections opened afterwards no longer try to redirect to the old
+// subscriber (each such refusal would count as a channel loss).
+TEST(HybridPubsub, TrackingRefusedAfterAReconnectSettlesOnPubsub) {
+  REQUIRE_REDIS();
+  const std::string prefix = unique_prefix();
+  shared_server().command({"ACL", "SETUSER", "latetrack", "on", ">pw", "~*", "&*", "+@all"});
+  {
+    auto o = redis_options(shared_server(), prefix);
+    o.username = "latetrack";
+    o.password = "pw";
+    cachet::InvalidationOptions io;
+    io.mode = InvalidationMode::tracking;
+    io.heartbeat = kHeartbeat;
+    auto channel = cachet::redis_invalidation_channel(o, io);
+    HybridCache c(std::make_shared<cachet::SimpleCache>(), std::make_unique<cachet::RedisCache>(o),
+                  std::move(channel));
+    ASSERT_TRUE(eventually([&] { return l1_in_use(c); }, 5s));
+    EXPECT_EQ(c.mode(), InvalidationMode::tracking);
+    ASSERT_TRUE(c.set("k", "v1"));
+    EXPECT_EQ(c.get("k"), "v1");
+
+    shared_server().command({"ACL", "SETUSER", "latetrack", "-client|tracking"});
+    shared_server().command({"CLIENT", "KILL", "USER", "latetrack"});
+    ASSERT_TRUE(eventually(
+        [&] {
+          (void)c.get("k");  // the pool reconnects its data connections
+          return c.mode() == InvalidationMode::pubsub && l1_in_use(c);
+        },
+        5s))
+        << c.hybrid_stats().to_string();
+    const auto losses = c.hybrid_stats().channel_losses;
+    // Data connections opened from now on must register nothing.
+    shared_server().command({"CLIENT", "KILL", "USER", "latetrack", "TYPE", "normal"});
+    for (int i = 0; i < 20; ++i) {
+      ASSERT_TRUE(c.set("k" + std::to_string(i), "v"));
+      EXPECT_EQ(c.get("k" + std::to_string(i)), "v");
+      std::this_thread::sleep_for(kHeartbeat / 4);
+    }
+    EXPECT_TRUE(l1_in_use(c)) << c.hybrid_stats().to_string();
+    EXPECT_EQ(c.hybrid_stats().channel_losses, losses) << c.hybrid_stats().to_string();
+  }
+  shared_server().command({"ACL", "DELUSER", "latetrack"});
+}
+
 TEST(HybridCoherence, CheckCoherenceReportsTheLatency) {
   REQUIRE_REDIS();
   for (auto mode : {InvalidationMode::bcast, InvalidationMode::tracking, InvalidationMode::pubsub}) {

@@ -179,6 +179,49 @@ TEST_F(HybridClusterTest, TrackingIsServedAsBcastAndSaysWhy) {
   expect_invalidated(b, "t", [&] { ASSERT_EQ(owner.command({"SET", prefix + "t", "after"}), "OK"); });
 }
 
+// One master refuses CLIENT TRACKING (an ACL denies it there only), so its
+// channel falls back to pubsub: the set then reports pubsub and publishes this
+// process's writes, and another process sees a write of a key on that node.
+// The refusing node is not the first master, through which nothing would be
+// published while that one is on bcast.
+TEST_F(HybridClusterTest, ANodeRefusingTrackingMakesTheSetPublishWrites) {
+  auto& cluster = shared_cluster();
+  RedisServer& refusing = cluster.master_of_slot(16383);
+  ASSERT_NE(&refusing, &cluster.master_of_slot(0)) << "the test needs the last slot off the first master";
+  auto on_live_nodes = [&](const std::vector<std::string>& command, RedisServer* except) {
+    for (const auto& n : cluster.nodes()) {
+      if (n.get() == except) continue;
+      try {
+        n->command(command);
+      } catch (const std::exception&) {  // a node an earlier test killed
+      }
+    }
+  };
+  on_live_nodes({"ACL", "SETUSER", "halftrack", "on", ">pw", "~*", "&*", "+@all"}, nullptr);
+  refusing.command({"ACL", "SETUSER", "halftrack", "-client|tracking"});
+  const std::string prefix = unique_prefix();
+  std::string url = cluster.url();
+  url.insert(url.find("://") + 3, "halftrack:pw@");
+  {
+    Hybrid a = make(url, prefix);
+    Hybrid b = make(url, prefix);
+    ASSERT_TRUE(eventually([&] { return in_use(a) && in_use(b); }, 5s)) << b.get().hybrid_stats().to_string();
+    EXPECT_EQ(b.get().mode(), cachet::InvalidationMode::pubsub);
+    const std::string reason = b.get().hybrid_stats().mode_reason;
+    EXPECT_NE(reason.find("CLIENT TRACKING refused"), std::string::npos) << reason;
+    EXPECT_NE(reason.find(std::to_string(refusing.port())), std::string::npos) << reason;
+
+    std::string key;
+    for (int i = 0; key.empty(); ++i) {
+      const std::string k = "p" + std::to_string(i);
+      if (&cluster.master_of_slot(slot_of(prefix + k)) == &refusing) key = k;
+    }
+    ASSERT_TRUE(a.cache->set(key, "before"));
+    expect_invalidated(b, key, [&] { ASSERT_TRUE(a.cache->set(key, "after")); });
+  }
+  on_live_nodes({"ACL", "DELUSER", "halftrack"}, nullptr);
+}
+
 TEST_F(HybridClusterTest, AfterAMasterIsKilledTheChannelMovesToThePromotedReplica) {
   auto& cluster = shared_cluster();
   const std::string prefix = unique_prefix();

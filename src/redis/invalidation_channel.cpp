@@ -101,6 +101,7 @@ void RedisInvalidationChannel::sleep_unless_stopped(milliseconds d) {
 
 void RedisInvalidationChannel::fall_back_to_pubsub(const std::string& why) {
   mode_.store(InvalidationMode::pubsub);
+  if (setup_) setup_->cancel();  // data connections stop redirecting to a subscriber that is gone
   {
     std::lock_guard<std::mutex> lock(reason_mu_);
     reason_ = "pubsub: CLIENT TRACKING refused (" + why + "), fell back; writers outside cachet are not seen";
@@ -245,14 +246,14 @@ std::string RedisInvalidationChannel::serve() {
       const std::string lost = setup_->take_loss();
       if (!lost.empty()) return lost;
     }
-    const auto now = Clock::now();
-    if (now >= next_ping) {
+    if (Clock::now() >= next_ping) {
       if (awaiting_pong) return "heartbeat unanswered for " + std::to_string(half.count()) + " ms";
+      // The control round trip first: its time is not the subscriber's.
+      if (const std::string why = check_control(); !why.empty()) return why;
       Failure failure;
       if (!session_.subscriber->send(ping, failure)) return failure.message;
       awaiting_pong = true;
-      next_ping = now + half;
-      if (const std::string why = check_control(); !why.empty()) return why;
+      next_ping = Clock::now() + half;
       listener_->tick();
     }
     bool timed_out = false;

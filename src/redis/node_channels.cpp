@@ -68,9 +68,19 @@ void NodeChannels::stop() noexcept {
   for (auto& n : nodes) n->channel->stop();
 }
 
+// A node that fell back to pubsub sets the mode of all: its subscribers see
+// only what cachet processes publish, so every write must be published.
 InvalidationMode NodeChannels::mode() const noexcept {
   std::lock_guard<std::mutex> lock(nodes_mu_);
-  return nodes_.empty() ? options_.mode : nodes_.front()->channel->mode();
+  if (nodes_.empty()) return options_.mode;
+  return publisher_locked() ? InvalidationMode::pubsub : nodes_.front()->channel->mode();
+}
+
+std::shared_ptr<NodeChannels::Node> NodeChannels::publisher_locked() const {
+  for (const auto& n : nodes_) {
+    if (n->channel->mode() == InvalidationMode::pubsub) return n;
+  }
+  return nullptr;
 }
 
 std::string NodeChannels::mode_reason() const {
@@ -79,11 +89,13 @@ std::string NodeChannels::mode_reason() const {
     return std::string(to_string(options_.mode)) + " (no master known yet" +
            (discovery_error_.empty() ? std::string() : ": " + discovery_error_) + ")";
   }
-  const auto& first = *nodes_.front()->channel;
+  const auto pubsub = publisher_locked();
+  const auto& first = pubsub ? *pubsub->channel : *nodes_.front()->channel;  // the one that decides mode()
   std::string reason = first.mode_reason();
   if (!note_.empty() && first.mode() == options_.mode) {
     reason = std::string(to_string(first.mode())) + " (" + note_ + ")";
   }
+  if (pubsub) reason += " (on " + pubsub->name + ")";
   reason += "; a channel per master:";
   for (const auto& n : nodes_) reason += " " + n->name;
   return reason;
@@ -95,24 +107,25 @@ bool NodeChannels::ready() const noexcept {
   return std::all_of(nodes_.begin(), nodes_.end(), [](const auto& n) { return n->channel->ready(); });
 }
 
+// Through any node in pubsub mode: one PUBLISH reaches every node's
+// subscribers (Cluster forwards messages over its bus; Sentinel has one
+// master). With every node on bcast there is nothing to publish.
 void NodeChannels::wrote(const std::vector<std::string_view>& keys) noexcept {
-  // pubsub: one PUBLISH reaches every node's subscribers (Cluster forwards
-  // messages over its bus; Sentinel has one master). bcast: nothing to do.
-  std::shared_ptr<Node> first;
+  std::shared_ptr<Node> node;
   {
     std::lock_guard<std::mutex> lock(nodes_mu_);
-    if (!nodes_.empty()) first = nodes_.front();
+    node = publisher_locked();
   }
-  if (first) first->channel->wrote(keys);
+  if (node) node->channel->wrote(keys);
 }
 
 void NodeChannels::cleared() noexcept {
-  std::shared_ptr<Node> first;
+  std::shared_ptr<Node> node;
   {
     std::lock_guard<std::mutex> lock(nodes_mu_);
-    if (!nodes_.empty()) first = nodes_.front();
+    node = publisher_locked();
   }
-  if (first) first->channel->cleared();
+  if (node) node->channel->cleared();
 }
 
 bool NodeChannels::write_from_outside(std::string_view key, std::string_view value, std::string& error) {

@@ -16,6 +16,8 @@
 // reports again; listener calls are serialised (one at a time, in order).
 // tracking mode is not offered here (the data connections and the channel
 // would have to be on one server): bcast is used and mode_reason() says so.
+// When any node refuses CLIENT TRACKING and its channel falls back to pubsub,
+// mode() is pubsub for the set, and writes are published through that node.
 //
 // Thread safety: as InvalidationChannel.
 #pragma once
@@ -61,6 +63,8 @@ class NodeChannels final : public InvalidationChannel {
   void relay_lost(std::string_view why);
   void relay_ready();
   void supervise();
+  /// A node whose channel is in pubsub mode (null: none). nodes_mu_ held.
+  std::shared_ptr<Node> publisher_locked() const;
 
   std::unique_ptr<Topology> discovery_;
   const ConnectionSettings settings_;

@@ -40,7 +40,7 @@ class TrackingSetup final : public ConnectionSetup {
       lost_ = "a data connection could not register CLIENT TRACKING: " + std::string(error);
       return;
     }
-    ids_.insert(client_id);
+    if (!commands_.empty()) ids_.insert(client_id);  // after cancel(): nothing registered, nothing to lose
   }
 
   void closed(std::uint64_t generation, long long client_id) noexcept override {
@@ -54,6 +54,17 @@ class TrackingSetup final : public ConnectionSetup {
   void renew(long long subscriber_id) {
     std::lock_guard<std::mutex> lock(mu_);
     commands_ = {{"CLIENT", "TRACKING", "on", "REDIRECT", std::to_string(subscriber_id), "NOLOOP"}};
+    ids_.clear();
+    lost_.clear();
+    generation_.fetch_add(1);
+  }
+
+  /// Tracking given up (the channel fell back to pubsub): connections of
+  /// earlier generations are replaced before reuse and new ones register nothing.
+  void cancel() {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (generation_.load() == 0) return;  // never registered: nothing to undo
+    commands_.clear();
     ids_.clear();
     lost_.clear();
     generation_.fetch_add(1);
