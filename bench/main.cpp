@@ -160,24 +160,25 @@ int main(int argc, char** argv) {
               load_average() > cores ? " (busy machine: expect noisy numbers, thread scaling especially)" : "");
   Report report;
   report.value("load average at start", "machine", load_average(), "runnable");
+  // Runs `suite` on --redis-port's server, or on one started now and stopped
+  // right after (the other suites then run without an idle server around).
+  auto with_redis = [&](const char* name, void (*suite)(const Options&, Report&)) {
+    if (o.redis_port != 0) {
+      suite(o, report);
+    } else if (!cachet::test::redis_server_available()) {
+      report.note(std::string(name) + " suite skipped: no redis-server installed and no --redis-port");
+    } else {
+      cachet::test::RedisServer server;
+      std::printf("\nredis-server on 127.0.0.1:%d (pid %d, %s)\n", server.port(), static_cast<int>(server.pid()),
+                  redis_version(server).c_str());
+      Options with_server = o;
+      with_server.redis_port = server.port();
+      suite(with_server, report);
+    }
+  };
   try {
     if (wanted("memory")) memory_suite(o, report);
-    if (wanted("redis")) {
-      if (o.redis_port != 0) {
-        redis_suite(o, report);
-      } else if (!cachet::test::redis_server_available()) {
-        report.note("Redis suite skipped: no redis-server installed and no --redis-port");
-      } else {
-        // Started only now and stopped right after: the other suites run
-        // without an idle server on the machine.
-        cachet::test::RedisServer server;
-        std::printf("\nredis-server on 127.0.0.1:%d (pid %d, %s)\n", server.port(), static_cast<int>(server.pid()),
-                    redis_version(server).c_str());
-        Options with_server = o;
-        with_server.redis_port = server.port();
-        redis_suite(with_server, report);
-      }
-    }
+    if (wanted("redis")) with_redis("Redis", redis_suite);
     if (wanted("cluster")) {
       if (!o.cluster_url.empty()) {
         cluster_suite(o, report);
@@ -196,18 +197,7 @@ int main(int argc, char** argv) {
     if (wanted("loading")) loading_suite(o, report);
     if (wanted("metrics")) metrics_suite(o, report);
     if (wanted("tls")) tls_suite(o, report);
-    if (wanted("hybrid")) {
-      if (o.redis_port != 0) {
-        hybrid_suite(o, report);
-      } else if (cachet::test::redis_server_available()) {
-        cachet::test::RedisServer server;
-        Options with_server = o;
-        with_server.redis_port = server.port();
-        hybrid_suite(with_server, report);
-      } else {
-        report.note("Hybrid suite skipped: no redis-server installed and no --redis-port");
-      }
-    }
+    if (wanted("hybrid")) with_redis("Hybrid", hybrid_suite);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "cachet_bench: aborted: %s\n", e.what());
     return 1;

@@ -4,6 +4,7 @@
 #include "cachet/errors.hpp"
 #include "cachet/stats.hpp"
 #include "cachet/version.hpp"
+#include "core/fields.hpp"
 
 namespace cachet {
 
@@ -49,12 +50,7 @@ const char* to_string(ErrorCause cause) noexcept {
 
 std::string CacheStats::to_string() const {
   std::string s;
-  auto field = [&s](const char* name, std::uint64_t v) {
-    if (!s.empty()) s += ' ';
-    s += name;
-    s += '=';
-    s += std::to_string(v);
-  };
+  auto field = [&s](const char* name, std::uint64_t v) { detail::append_field(s, name, v); };
   field("hits", hits);
   field("misses", misses);
   field("sets", sets);

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "cachet/errors.hpp"
+#include "core/fields.hpp"
 #include "core/log.hpp"
 #include "core/probe.hpp"
 #include "fallback/breaker.hpp"
@@ -289,12 +290,7 @@ const char* to_string(BreakerState state) noexcept {
 std::string BreakerStats::to_string() const {
   std::string s = "breaker=";
   s += cachet::to_string(state);
-  auto field = [&s](const char* name, std::uint64_t v) {
-    s += ' ';
-    s += name;
-    s += '=';
-    s += std::to_string(v);
-  };
+  auto field = [&s](const char* name, std::uint64_t v) { detail::append_field(s, name, v); };
   field("trips", trips);
   field("time_open_ms", static_cast<std::uint64_t>(time_open.count()));
   field("journal_size", journal_size);

@@ -15,8 +15,9 @@
 #include <array>
 #include <atomic>
 #include <cstdint>
-#include <functional>
 #include <string_view>
+
+#include "memory/key_hash.hpp"
 
 namespace cachet::detail {
 
@@ -29,15 +30,13 @@ class Coherence {
   };
 
   Ticket ticket(std::string_view key) const noexcept {
-    const std::size_t slot = std::hash<std::string_view>{}(key) % kSlots;
+    const std::size_t slot = slot_of(key);
     return {seqs_[slot].load(), epoch_.load(), slot};
   }
   /// True when nothing invalidated the ticket's key (or everything) since it was taken.
   bool valid(const Ticket& t) const noexcept { return seqs_[t.slot].load() == t.seq && epoch_.load() == t.epoch; }
-  /// Marks `key` changed. Returns the sequence number before the change.
-  std::uint64_t bump(std::string_view key) noexcept {
-    return seqs_[std::hash<std::string_view>{}(key) % kSlots].fetch_add(1);
-  }
+  /// Marks `key` changed.
+  void bump(std::string_view key) noexcept { seqs_[slot_of(key)].fetch_add(1); }
   /// After a write of the ticket's key by this process: bumps it, and true when
   /// nobody else changed it since the ticket (the writer may then install its
   /// value; it re-checks with after_own_write()).
@@ -52,6 +51,8 @@ class Coherence {
   static constexpr std::size_t kSlots = 4096;
 
  private:
+  static std::size_t slot_of(std::string_view key) noexcept { return memory::hash_key(key) % kSlots; }
+
   std::array<std::atomic<std::uint64_t>, kSlots> seqs_{};
   std::atomic<std::uint64_t> epoch_{0};
 };

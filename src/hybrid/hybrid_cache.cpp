@@ -40,7 +40,6 @@ void detail::set_hybrid_fill_hook(void (*hook)(std::string_view key)) { g_fill_h
 struct HybridCache::Impl final : InvalidationListener {
   using Ticket = detail::Coherence::Ticket;
 
-  HybridCache& self;
   const std::shared_ptr<Cache> l1;
   const std::unique_ptr<Cache> l2;
   const std::unique_ptr<InvalidationChannel> channel;
@@ -64,10 +63,9 @@ struct HybridCache::Impl final : InvalidationListener {
       clears_recovery{0}, losses{0}, prevented{0};
   detail::RateLimiter limiter{5, std::chrono::seconds(10)};
 
-  Impl(HybridCache& s, std::shared_ptr<Cache> one, std::unique_ptr<Cache> two, std::unique_ptr<InvalidationChannel> ch,
+  Impl(std::shared_ptr<Cache> one, std::unique_ptr<Cache> two, std::unique_ptr<InvalidationChannel> ch,
        HybridOptions o)
-      : self(s),
-        l1(required(std::move(one), "l1")),
+      : l1(required(std::move(one), "l1")),
         l2(required(std::move(two), "l2")),
         channel(std::move(ch)),
         opt(validated(std::move(o), channel != nullptr)) {}
@@ -200,20 +198,20 @@ struct HybridCache::Impl final : InvalidationListener {
     drop(key);
   }
 
-  template <class Keys>
-  void tell_channel(const Keys& keys) {
-    if (!channel) return;
-    std::vector<std::string_view> v(keys.begin(), keys.end());
-    channel->wrote(v);
+  // Only pubsub publishes this process's writes (InvalidationChannel::wrote);
+  // the server reports them in the other modes.
+  bool publishes() const { return channel && channel->mode() == InvalidationMode::pubsub; }
+  void tell_channel(const std::vector<std::string_view>& keys) {
+    if (publishes()) channel->wrote(keys);
   }
   void tell_channel(std::string_view key) {
-    if (channel) channel->wrote({key});
+    if (publishes()) channel->wrote({key});
   }
 };
 
 HybridCache::HybridCache(std::shared_ptr<Cache> l1, std::unique_ptr<Cache> l2,
                          std::unique_ptr<InvalidationChannel> channel, HybridOptions options)
-    : impl_(std::make_unique<Impl>(*this, std::move(l1), std::move(l2), std::move(channel), std::move(options))) {
+    : impl_(std::make_unique<Impl>(std::move(l1), std::move(l2), std::move(channel), std::move(options))) {
   impl_->start();
 }
 
@@ -379,7 +377,7 @@ bool HybridCache::do_set_many(const ItemList& items, Ttl ttl) {
     if (later) continue;
     im.after_write(items[i].first, tickets[i], ok ? &items[i].second : nullptr, ttl);
   }
-  if (ok) {
+  if (ok && im.publishes()) {
     std::vector<std::string_view> keys;
     keys.reserve(items.size());
     for (const auto& item : items) keys.push_back(item.first);
@@ -421,7 +419,7 @@ bool HybridCache::do_clear() {
   auto& im = *impl_;
   const bool ok = im.l2->clear();
   im.coherence.bump_all();
-  if (im.l1_on.load()) im.l1->clear();
+  if (im.l1_on.load() && !im.outage()) im.l1->clear();  // an outage store: l2->clear() cleared and journaled it
   if (im.channel) im.channel->cleared();
   return ok;
 }
